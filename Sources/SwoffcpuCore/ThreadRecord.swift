@@ -1,0 +1,46 @@
+/// One thread's accounting over its part of the trace window, as the kernel side
+/// reports it (`struct swoffcpu_thread_rec`) or as `Accountant` computes it.
+/// Invariant: `times.total == endNs - startNs`.
+public struct ThreadRecord: Equatable, Sendable {
+    public var tid: Int32
+    public var tgid: Int32
+    public var comm: String
+    /// CLOCK_MONOTONIC ns: when tracing of this thread began (window start, or its birth).
+    public var startNs: UInt64
+    /// CLOCK_MONOTONIC ns: window end, or the thread's exit if `exited`.
+    public var endNs: UInt64
+    public var times: StateTimes
+    /// Switch-outs seen while traced.
+    public var switches: UInt64
+    /// Wakeups from sleep or a futex wait seen while traced.
+    public var wakeups: UInt64
+    /// Existed when tracing began (its first state was read from the task).
+    public var seeded: Bool
+    /// Created during the trace window.
+    public var born: Bool
+    /// Exited during the trace window.
+    public var exited: Bool
+    /// State at `endNs`.
+    public var finalState: ThreadState
+
+    public init(tid: Int32, tgid: Int32, comm: String, startNs: UInt64, endNs: UInt64,
+                times: StateTimes, switches: UInt64 = 0, wakeups: UInt64 = 0,
+                seeded: Bool = false, born: Bool = false, exited: Bool = false,
+                finalState: ThreadState = .onCPU) {
+        self.tid = tid
+        self.tgid = tgid
+        self.comm = comm
+        self.startNs = startNs
+        self.endNs = endNs
+        self.times = times
+        self.switches = switches
+        self.wakeups = wakeups
+        self.seeded = seeded
+        self.born = born
+        self.exited = exited
+        self.finalState = finalState
+    }
+
+    /// The thread's time inside the window.
+    public var windowNs: UInt64 { endNs > startNs ? endNs - startNs : 0 }
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * swoffcpu: four-state accounting of every thread of the traced processes.
+ *
+ * Each traced thread carries a small record in task storage (freed with the
+ * task, so thread churn cannot fill a map): its current state, since when,
+ * and the time summed per state. The scheduler tracepoints move it between
+ * states; nothing is sent to user space per event. User space reads the
+ * records with the `dump_threads` task iterator at the end (or for a live
+ * view), and receives the records of exiting threads through a ring buffer.
+ *
+ * A task is traced iff it has task storage. Untraced tasks cost one
+ * task-storage lookup (task->bpf_storage is NULL for them) per hook.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "swoffcpu.h"
+
+/* Task state bits (include/linux/sched.h); stable ABI for years. */
+#define TASK_RUNNING         0x0000
+#define TASK_UNINTERRUPTIBLE 0x0002
+
+/* x86_64 syscall numbers of the futex waits. */
+#define NR_futex       202
+#define NR_futex_waitv 449
+#define NR_futex_wait  455
+
+/* futex(2) commands that put the caller to sleep on the futex word. */
+#define FUTEX_WAIT            0
+#define FUTEX_LOCK_PI         6
+#define FUTEX_WAIT_BITSET     9
+#define FUTEX_WAIT_REQUEUE_PI 11
+#define FUTEX_LOCK_PI2        13
+#define FUTEX_CMD_MASK        0x7f /* drops FUTEX_PRIVATE_FLAG (128) and CLOCK_REALTIME (256) */
+
+/* Set by the loader before load. */
+const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */
+
+/* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
+__u64 window_end_ns = 0;
+
+/* Per-thread accounting, kernel side only. */
+struct task_acct {
+	__u64 since;                   /* when the current state began */
+	__u64 start_ns;                /* seeding or birth */
+	__u64 ns[SWOFFCPU_NSTATES];
+	__u64 switches;
+	__u64 wakeups;
+	__u32 state;
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_acct);
+} acct SEC(".maps");
+
+/* Processes to trace (tgid -> 1); read only when seeding. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_tgids SEC(".maps");
+
+/* With -t: the only threads to trace (tid -> 1); read only when seeding. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_tids SEC(".maps");
+
+const volatile __u32 filter_tids = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SWOFFCPU_NCOUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Records of threads that exit while traced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} exits SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;
+}
+
+/* Kernels before 5.14 named task_struct.__state `state`. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+/*
+ * Is the task sleeping inside a futex wait? The answer is in its saved user
+ * registers: the syscall number (orig_ax) and the futex op (second argument).
+ * Reading them here costs a few loads, where syscall hooks would run on every
+ * syscall of the machine.
+ */
+static __always_inline bool in_futex_wait(struct task_struct *t)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	long nr;
+	__u32 cmd;
+
+	if (!regs)
+		return false;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr == NR_futex_waitv || nr == NR_futex_wait)
+		return true;
+	if (nr != NR_futex)
+		return false;
+	cmd = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+	return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
+	       cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI;
+}
+
+/* The off-CPU state of a task that is not runnable, from its task state. */
+static __always_inline __u32 sleep_state(struct task_struct *t, __u32 tstate)
+{
+	if (tstate & TASK_UNINTERRUPTIBLE)
+		return SWOFFCPU_SLEEP_D;
+	if (in_futex_wait(t))
+		return SWOFFCPU_BLOCKED;
+	return SWOFFCPU_SLEEP;
+}
+
+/* Close the current interval at `now` and enter `state`. */
+static __always_inline void enter(struct task_acct *a, __u32 state, __u64 now)
+{
+	__u32 s = a->state;
+
+	if (s < SWOFFCPU_NSTATES && now > a->since)
+		a->ns[s] += now - a->since;
+	a->state = state;
+	a->since = now;
+}
+
+/*
+ * The time of an event, or 0 when it falls after the window end: from then on
+ * the records are frozen, and the dump closes them at window_end_ns.
+ */
+static __always_inline __u64 event_time(void)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 end = window_end_ns;
+
+	if (end && now > end)
+		return 0;
+	return now;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct task_acct *a;
+	__u64 now = 0;
+
+	a = bpf_task_storage_get(&acct, prev, 0, 0);
+	if (a) {
+		now = event_time();
+		if (!now)
+			return 0;
+		/* Preempted, or yielding, the task stays on the run queue. */
+		if (preempt || prev_state == TASK_RUNNING)
+			enter(a, SWOFFCPU_RUNNABLE, now);
+		else
+			enter(a, sleep_state(prev, prev_state), now);
+		a->switches++;
+		count(SWOFFCPU_CTR_EVENTS, 1);
+	}
+
+	a = bpf_task_storage_get(&acct, next, 0, 0);
+	if (a) {
+		if (!now)
+			now = event_time();
+		if (!now)
+			return 0;
+		enter(a, SWOFFCPU_ON_CPU, now);
+		count(SWOFFCPU_CTR_EVENTS, 1);
+	}
+	return 0;
+}
+
+static __always_inline int handle_wakeup(struct task_struct *p)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
+	__u64 now;
+
+	if (!a)
+		return 0;
+	/* A wakeup of a task that is running or already queued changes nothing. */
+	if (a->state != SWOFFCPU_SLEEP && a->state != SWOFFCPU_SLEEP_D &&
+	    a->state != SWOFFCPU_BLOCKED)
+		return 0;
+	now = event_time();
+	if (!now)
+		return 0;
+	enter(a, SWOFFCPU_RUNNABLE, now);
+	a->wakeups++;
+	count(SWOFFCPU_CTR_EVENTS, 1);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	return handle_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	return handle_wakeup(p);
+}
+
+/* A thread created by a traced thread is traced from birth, runnable until it first runs. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct task_acct *a;
+	__u64 now;
+
+	if (!follow_threads)
+		return 0;
+	if (!bpf_task_storage_get(&acct, parent, 0, 0))
+		return 0;
+	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid))
+		return 0; /* a new process, not a thread */
+	now = event_time();
+	if (!now)
+		return 0;
+	a = bpf_task_storage_get(&acct, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+		return 0;
+	}
+	a->since = now;
+	a->start_ns = now;
+	a->state = SWOFFCPU_RUNNABLE;
+	a->flags = SWOFFCPU_F_BORN;
+	count(SWOFFCPU_CTR_EVENTS, 1);
+	return 0;
+}
+
+static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
+				     struct task_acct *a, __u64 end)
+{
+	r->tid = BPF_CORE_READ(t, pid);
+	r->tgid = BPF_CORE_READ(t, tgid);
+	r->start_ns = a->start_ns;
+	r->end_ns = end;
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->ns[i] = a->ns[i];
+	if (a->state < SWOFFCPU_NSTATES && end > a->since)
+		r->ns[a->state] += end - a->since;
+	r->switches = a->switches;
+	r->wakeups = a->wakeups;
+	r->flags = a->flags;
+	r->state = a->state;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
+}
+
+/*
+ * Thread exit: close the record, send it to user space and free the storage.
+ * After the window end the record is still sent (closed at the window end and
+ * not marked exited): the thread's storage is about to disappear with it.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
+	struct swoffcpu_thread_rec *r;
+	__u64 now, end;
+
+	if (!a)
+		return 0;
+	now = bpf_ktime_get_ns();
+	end = window_end_ns;
+	if (!end || now <= end) {
+		a->flags |= SWOFFCPU_F_EXITED;
+		end = now;
+	}
+	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
+	if (r) {
+		fill_rec(r, p, a, end);
+		bpf_ringbuf_submit(r, 0);
+	} else {
+		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
+		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
+	}
+	bpf_task_storage_delete(&acct, p);
+	return 0;
+}
+
+/*
+ * Seeding: run once (twice, to catch threads born meanwhile) after the
+ * tracepoints are attached. Gives every thread of the targets storage and its
+ * state at this instant, read from the task itself. Writes one record per
+ * seeded thread, so user space learns which threads are traced.
+ */
+SEC("iter/task")
+int seed_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct swoffcpu_thread_rec r = {};
+	struct task_acct *a;
+	__u32 tgid, tid, tstate;
+	__u64 now;
+
+	if (!t)
+		return 0;
+	tgid = t->tgid;
+	tid = t->pid;
+	if (!bpf_map_lookup_elem(&target_tgids, &tgid))
+		return 0;
+	if (filter_tids && !bpf_map_lookup_elem(&target_tids, &tid))
+		return 0;
+	if (t->flags & 0x4 /* PF_EXITING */)
+		return 0;
+	a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+		return 0;
+	}
+	if (a->since)
+		return 0; /* already traced: seeded before, or born since attach */
+	now = bpf_ktime_get_ns();
+	tstate = task_state(t);
+	if (t->on_cpu)
+		a->state = SWOFFCPU_ON_CPU;
+	else if (tstate == TASK_RUNNING)
+		a->state = SWOFFCPU_RUNNABLE;
+	else
+		a->state = sleep_state(t, tstate);
+	a->since = now;
+	a->start_ns = now;
+	a->flags = SWOFFCPU_F_SEEDED;
+	fill_rec(&r, t, a, now);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* Dump: one record per traced live thread, its open interval closed at the window end. */
+SEC("iter/task")
+int dump_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct swoffcpu_thread_rec r = {};
+	struct task_acct *a;
+	__u64 end;
+
+	if (!t)
+		return 0;
+	a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a)
+		return 0;
+	end = window_end_ns;
+	if (!end)
+		end = bpf_ktime_get_ns(); /* a live look while tracing */
+	fill_rec(&r, t, a, end);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

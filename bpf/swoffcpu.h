@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header shared by the BPF programs (bpf/swoffcpu.bpf.c) and the Swift
+ * loader (imported through Sources/CSwoffcpuShims). Everything that crosses the
+ * kernel/user boundary is defined here, with fixed-width __u32/__u64 fields, so
+ * both sides agree on every byte. Kernel-only state stays in the .bpf.c file.
+ */
+#ifndef SWOFFCPU_H
+#define SWOFFCPU_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SWOFFCPU_COMM_LEN 16
+
+/*
+ * Thread states. The order is part of the record layout: ns[] is indexed by it.
+ * SLEEP and SLEEP_D together are the "sleep" column of the report.
+ */
+#define SWOFFCPU_ON_CPU   0 /* running on a CPU: switch-in -> switch-out */
+#define SWOFFCPU_RUNNABLE 1 /* on a run queue: wakeup or preemption -> switch-in */
+#define SWOFFCPU_SLEEP    2 /* interruptible sleep, not a futex wait (poll, pipe, nanosleep) */
+#define SWOFFCPU_SLEEP_D  3 /* uninterruptible sleep (D state: mostly disk I/O) */
+#define SWOFFCPU_BLOCKED  4 /* futex wait: mutex, condvar, semaphore, rwlock */
+#define SWOFFCPU_NSTATES  5
+
+/* swoffcpu_thread_rec.flags */
+#define SWOFFCPU_F_SEEDED 0x1 /* existed when tracing began: state read from the task */
+#define SWOFFCPU_F_BORN   0x2 /* created while tracing */
+#define SWOFFCPU_F_EXITED 0x4 /* exited while tracing: end_ns is its exit */
+
+/*
+ * One thread's accounting, emitted by the dump iterator (live threads, open
+ * interval closed at the window end) and through the ring buffer at thread exit.
+ * For each thread: sum(ns) == end_ns - start_ns.
+ */
+struct swoffcpu_thread_rec {
+	__u32 tid;
+	__u32 tgid;
+	__u64 start_ns;               /* CLOCK_MONOTONIC: seeding or birth */
+	__u64 end_ns;                 /* window end, or exit if F_EXITED */
+	__u64 ns[SWOFFCPU_NSTATES];   /* time per state */
+	__u64 switches;               /* switch-outs while traced */
+	__u64 wakeups;                /* wakeups from sleep or a futex wait */
+	__u32 flags;                  /* SWOFFCPU_F_* */
+	__u32 state;                  /* state at end_ns (or at seeding, in seed output) */
+	char comm[SWOFFCPU_COMM_LEN];
+};
+
+/* Index of per-CPU counters in the `counters` map. */
+#define SWOFFCPU_CTR_EVENTS         0 /* scheduler events handled for traced threads */
+#define SWOFFCPU_CTR_STORAGE_FAIL   1 /* threads that could not get task storage: not traced */
+#define SWOFFCPU_CTR_RINGBUF_DROP   2 /* exit records lost: ring buffer full */
+#define SWOFFCPU_CTR_RINGBUF_DROP_NS 3 /* thread-time those lost exit records covered */
+#define SWOFFCPU_NCOUNTERS          8
+
+#endif /* SWOFFCPU_H */

@@ -1,0 +1,58 @@
+/*
+ * C shims between Swift and libbpf: the generated skeleton (static inline C),
+ * libbpf's varargs print callback, and syscalls Glibc's Swift module lacks.
+ * Every function is prefixed swoffcpu_ and returns 0 or a negative errno.
+ */
+#ifndef SWOFFCPU_SHIMS_H
+#define SWOFFCPU_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "swoffcpu.h"
+
+struct swoffcpu_bpf; /* the skeleton, opaque to Swift */
+
+/* libbpf output: kept in a ring of the last lines (for error messages); echoed to
+ * stderr when verbose. */
+void swoffcpu_log_setup(int verbose);
+/* Copies up to `max_lines` of the last libbpf lines, newline-separated, into buf. */
+size_t swoffcpu_log_tail(char *buf, size_t len, int max_lines);
+
+struct swoffcpu_bpf *swoffcpu_open(int *err);
+/* Read-only configuration: before swoffcpu_load. */
+void swoffcpu_configure(struct swoffcpu_bpf *skel, uint32_t follow_threads, uint32_t filter_tids);
+int swoffcpu_load(struct swoffcpu_bpf *skel);
+/* Attaches the scheduler tracepoints (not the iterators). */
+int swoffcpu_attach(struct swoffcpu_bpf *skel);
+/* Detaches the scheduler tracepoints, keeping the object loaded. */
+void swoffcpu_detach(struct swoffcpu_bpf *skel);
+void swoffcpu_destroy(struct swoffcpu_bpf *skel);
+
+enum swoffcpu_map_id {
+	SWOFFCPU_MAP_TARGET_TGIDS,
+	SWOFFCPU_MAP_TARGET_TIDS,
+	SWOFFCPU_MAP_COUNTERS,
+	SWOFFCPU_MAP_EXITS,
+};
+int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);
+
+enum swoffcpu_iter_id {
+	SWOFFCPU_ITER_SEED,
+	SWOFFCPU_ITER_DUMP,
+};
+/* Runs a task iterator and returns its whole output (malloc'd, caller frees). */
+int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void **out, size_t *len);
+
+/* The window end seen by the programs (mmap'ed .bss): 0 = still tracing. */
+void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns);
+
+/* Sums a per-CPU counter over all possible CPUs. */
+int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum);
+
+/* Effective capability set (capget), as a 64-bit mask. */
+int swoffcpu_effective_caps(uint64_t *caps);
+
+/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns. */
+uint64_t swoffcpu_monotonic_ns(void);
+
+#endif

@@ -1,0 +1,256 @@
+#include "swoffcpu_shims.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "swoffcpu.skel.h"
+
+/* ---- libbpf output ---------------------------------------------------- */
+
+#define LOG_LINES 64
+#define LOG_LINE_LEN 512
+static char log_ring[LOG_LINES][LOG_LINE_LEN];
+static unsigned log_next;
+static int log_verbose;
+
+static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_LEN];
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	/* The verifier log arrives as one multi-line message: keep its lines apart. */
+	for (char *s = line, *nl; *s; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (nl)
+			*nl = 0;
+		if (*s) {
+			snprintf(log_ring[log_next % LOG_LINES], LOG_LINE_LEN, "%s", s);
+			log_next++;
+		}
+		if (!nl)
+			break;
+	}
+	/* Without -v nothing is printed: a failure shows the last lines in its error. */
+	if (log_verbose)
+		vfprintf(stderr, fmt, ap);
+	(void)level;
+	return 0;
+}
+
+void swoffcpu_log_setup(int verbose)
+{
+	log_verbose = verbose;
+	libbpf_set_print(log_print);
+}
+
+size_t swoffcpu_log_tail(char *buf, size_t len, int max_lines)
+{
+	size_t used = 0;
+	unsigned n = log_next < LOG_LINES ? log_next : LOG_LINES;
+	unsigned first;
+
+	if (!len)
+		return 0;
+	buf[0] = 0;
+	if ((unsigned)max_lines < n)
+		n = (unsigned)max_lines;
+	first = log_next - n;
+	for (unsigned i = first; i < log_next; i++) {
+		int w = snprintf(buf + used, len - used, "%s\n", log_ring[i % LOG_LINES]);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+	return used;
+}
+
+/* ---- skeleton --------------------------------------------------------- */
+
+struct swoffcpu_bpf *swoffcpu_open(int *err)
+{
+	struct swoffcpu_bpf *skel = swoffcpu_bpf__open();
+
+	*err = skel ? 0 : -errno;
+	return skel;
+}
+
+void swoffcpu_configure(struct swoffcpu_bpf *skel, uint32_t follow_threads, uint32_t filter_tids)
+{
+	skel->rodata->follow_threads = follow_threads;
+	skel->rodata->filter_tids = filter_tids;
+}
+
+int swoffcpu_load(struct swoffcpu_bpf *skel)
+{
+	return swoffcpu_bpf__load(skel);
+}
+
+int swoffcpu_attach(struct swoffcpu_bpf *skel)
+{
+	/* The iterators are attached on demand by swoffcpu_run_iter. */
+	struct bpf_program *progs[] = {
+		skel->progs.on_fork, skel->progs.on_exit, skel->progs.on_wakeup,
+		skel->progs.on_wakeup_new, skel->progs.on_switch,
+	};
+	struct bpf_link **links[] = {
+		&skel->links.on_fork, &skel->links.on_exit, &skel->links.on_wakeup,
+		&skel->links.on_wakeup_new, &skel->links.on_switch,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		*links[i] = bpf_program__attach(progs[i]);
+		if (!*links[i]) {
+			int err = -errno;
+			swoffcpu_detach(skel);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void swoffcpu_detach(struct swoffcpu_bpf *skel)
+{
+	struct bpf_link **links[] = {
+		&skel->links.on_switch, &skel->links.on_wakeup, &skel->links.on_wakeup_new,
+		&skel->links.on_fork, &skel->links.on_exit,
+	};
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		bpf_link__destroy(*links[i]);
+		*links[i] = NULL;
+	}
+}
+
+void swoffcpu_destroy(struct swoffcpu_bpf *skel)
+{
+	swoffcpu_bpf__destroy(skel);
+}
+
+int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
+{
+	switch (id) {
+	case SWOFFCPU_MAP_TARGET_TGIDS: return bpf_map__fd(skel->maps.target_tgids);
+	case SWOFFCPU_MAP_TARGET_TIDS: return bpf_map__fd(skel->maps.target_tids);
+	case SWOFFCPU_MAP_COUNTERS: return bpf_map__fd(skel->maps.counters);
+	case SWOFFCPU_MAP_EXITS: return bpf_map__fd(skel->maps.exits);
+	}
+	return -EINVAL;
+}
+
+int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void **out, size_t *len)
+{
+	struct bpf_program *prog = id == SWOFFCPU_ITER_SEED ? skel->progs.seed_threads
+							     : skel->progs.dump_threads;
+	struct bpf_link *link;
+	size_t cap = 1 << 16, used = 0;
+	char *buf;
+	int fd, err = 0;
+
+	*out = NULL;
+	*len = 0;
+	link = bpf_program__attach_iter(prog, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		bpf_link__destroy(link);
+		return err;
+	}
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (!buf) {
+			err = -ENOMEM;
+			break;
+		}
+		if (cap - used < 4096) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = used;
+	return 0;
+}
+
+void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns)
+{
+	__atomic_store_n(&skel->bss->window_end_ns, ns, __ATOMIC_SEQ_CST);
+}
+
+int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	int err;
+
+	*sum = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &idx, vals);
+	if (err) {
+		err = -errno;
+	} else {
+		for (int i = 0; i < ncpus; i++)
+			*sum += vals[i];
+	}
+	free(vals);
+	return err;
+}
+
+int swoffcpu_effective_caps(uint64_t *caps)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return -errno;
+	*caps = (uint64_t)data[0].effective | ((uint64_t)data[1].effective << 32);
+	return 0;
+}
+
+uint64_t swoffcpu_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

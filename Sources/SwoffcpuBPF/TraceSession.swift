@@ -1,0 +1,213 @@
+import CLibBPF
+import CSwoffcpuShims
+import Glibc
+import SwoffcpuCore
+
+/// What to trace.
+public struct TraceOptions: Sendable {
+    /// Processes: every thread of each, and every thread they create while traced.
+    public var pids: [Int32]
+    /// If not empty, only these threads (of the processes in `pids`, or of their own processes).
+    public var tids: [Int32]
+    /// Echo libbpf's and the verifier's output to stderr.
+    public var verbose: Bool
+
+    public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
+        self.pids = pids
+        self.tids = tids
+        self.verbose = verbose
+    }
+}
+
+/// Counters readable while tracing, for the live status line.
+public struct LiveStats: Sendable {
+    public var events: UInt64
+    public var seededThreads: Int
+    public var exitedThreads: Int
+}
+
+/// One trace: load, attach and seed (`start`), drain exit records (`poll`), end the
+/// window and collect every thread's record (`stop`).
+///
+/// The window begins when the existing threads are seeded (after the tracepoints are
+/// attached, so no event is missed) and ends when `stop` sets `window_end_ns` in the
+/// programs' .bss: from then on the kernel records are frozen, the dump iterator closes
+/// every open interval at that instant, and threads exiting meanwhile are still reported.
+public final class TraceSession {
+    public let options: TraceOptions
+    /// Thread-group ids traced (from `pids`, and the processes of `tids`).
+    public let tgids: [Int32]
+
+    private var skel: OpaquePointer?
+    private var ring: OpaquePointer?
+    private let sink = ExitSink()
+    private var seeds: [ThreadRecord] = []
+    private var names: [Int32: String] = [:]
+    private(set) public var windowStartNs: UInt64 = 0
+    private var started = false
+    private var stopped = false
+
+    public init(options: TraceOptions) throws {
+        self.options = options
+        var tgids: [Int32] = []
+        for pid in options.pids {
+            guard let tgid = ProcFS.tgid(of: pid) else { throw TraceError.noSuchProcess(pid) }
+            if tgid != pid { throw TraceError.threadNotProcess(tid: pid, tgid: tgid) }
+            if !tgids.contains(pid) { tgids.append(pid) }
+        }
+        for tid in options.tids {
+            guard let tgid = ProcFS.tgid(of: tid) else { throw TraceError.noSuchThread(tid) }
+            if !tgids.contains(tgid) { tgids.append(tgid) }
+        }
+        guard !tgids.isEmpty else { throw TraceError.nothingToTrace }
+        self.tgids = tgids
+
+        swoffcpu_log_setup(options.verbose ? 1 : 0)
+        var err: Int32 = 0
+        guard let skel = swoffcpu_open(&err) else { throw BPFError("opening the BPF object", errno: err) }
+        self.skel = skel
+        swoffcpu_configure(skel, options.tids.isEmpty ? 1 : 0, options.tids.isEmpty ? 0 : 1)
+        err = swoffcpu_load(skel)
+        if err != 0 {
+            let e = BPFError("loading the BPF programs", errno: err)
+            destroy()
+            throw e
+        }
+        do {
+            try fill(map: SWOFFCPU_MAP_TARGET_TGIDS, keys: tgids)
+            try fill(map: SWOFFCPU_MAP_TARGET_TIDS, keys: options.tids)
+        } catch {
+            destroy()
+            throw error
+        }
+        for tgid in tgids { names[tgid] = ProcFS.comm(of: tgid) }
+    }
+
+    deinit { destroy() }
+
+    /// Attaches the scheduler tracepoints and seeds every existing thread: the window starts.
+    public func start() throws {
+        guard let skel, !started else { return }
+        let fd = swoffcpu_map_fd(skel, SWOFFCPU_MAP_EXITS)
+        let ctx = Unmanaged.passUnretained(sink).toOpaque()
+        ring = ring_buffer__new(fd, { ctx, data, size in
+            guard let ctx, let data else { return 0 }
+            let sink = Unmanaged<ExitSink>.fromOpaque(ctx).takeUnretainedValue()
+            sink.records += KernelRecord.decode(UnsafeRawBufferPointer(start: data, count: size))
+            return 0
+        }, ctx, nil)
+        if ring == nil { throw BPFError("creating the exit ring buffer", errno: errno) }
+
+        let err = swoffcpu_attach(skel)
+        if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
+        started = true
+        windowStartNs = swoffcpu_monotonic_ns()
+        // Twice: a thread created by a not-yet-seeded thread during the first pass
+        // gets no storage from the fork hook; the second pass catches it.
+        seeds = try runIterator(SWOFFCPU_ITER_SEED)
+        seeds += try runIterator(SWOFFCPU_ITER_SEED)
+    }
+
+    /// Drains the records of exited threads. Call every ~100 ms while tracing.
+    public func poll() {
+        if let ring { ring_buffer__consume(ring) }
+    }
+
+    /// Counters for the live status line.
+    public func stats() -> LiveStats {
+        LiveStats(events: counter(SWOFFCPU_CTR_EVENTS), seededThreads: seeds.count,
+                  exitedThreads: sink.records.count)
+    }
+
+    /// Whether every traced process has exited (the trace can end by itself).
+    public func allTargetsExited() -> Bool {
+        tgids.allSatisfy(ProcFS.hasExited)
+    }
+
+    /// Ends the window now, collects every thread's record and detaches.
+    public func stop() throws -> TraceReport {
+        guard let skel, started, !stopped else { throw TraceError.notTracing }
+        stopped = true
+        let end = swoffcpu_monotonic_ns()
+        swoffcpu_set_window_end(skel, end)
+        let live = try runIterator(SWOFFCPU_ITER_DUMP)
+        poll()
+        swoffcpu_detach(skel)
+        poll()
+        for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
+        let exitedPids = Set(tgids.filter(ProcFS.hasExited))
+        let lost = LostCounts(
+            untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
+            exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),
+            exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS))
+        return InterimReport.build(
+            windowStartNs: windowStartNs, windowEndNs: end, targets: tgids,
+            seeds: seeds, exits: sink.records, live: live,
+            processNames: names, exitedPids: exitedPids, lost: lost)
+    }
+
+    // MARK: - Internals
+
+    private func runIterator(_ id: swoffcpu_iter_id) throws -> [ThreadRecord] {
+        guard let skel else { return [] }
+        var out: UnsafeMutableRawPointer?
+        var len = 0
+        let err = swoffcpu_run_iter(skel, id, &out, &len)
+        if err != 0 {
+            throw BPFError(id == SWOFFCPU_ITER_SEED ? "seeding threads" : "reading thread records", errno: err)
+        }
+        defer { free(out) }
+        return KernelRecord.decode(UnsafeRawBufferPointer(start: out, count: len))
+    }
+
+    private func fill(map: swoffcpu_map_id, keys: [Int32]) throws {
+        guard let skel else { return }
+        let fd = swoffcpu_map_fd(skel, map)
+        for key in keys {
+            var k = UInt32(bitPattern: key)
+            var v: UInt8 = 1
+            if bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY)) != 0 {
+                throw BPFError("filling the target map", errno: errno)
+            }
+        }
+    }
+
+    private func counter(_ idx: Int32) -> UInt64 {
+        guard let skel else { return 0 }
+        var sum: UInt64 = 0
+        _ = swoffcpu_read_counter(skel, UInt32(idx), &sum)
+        return sum
+    }
+
+    private func destroy() {
+        if let ring { ring_buffer__free(ring) }
+        ring = nil
+        if let skel { swoffcpu_destroy(skel) }
+        skel = nil
+    }
+}
+
+/// Collects exit records from the ring-buffer callback.
+private final class ExitSink {
+    var records: [ThreadRecord] = []
+}
+
+/// Problems with what the user asked to trace.
+public enum TraceError: Error, CustomStringConvertible, Equatable, Sendable {
+    case noSuchProcess(Int32)
+    case noSuchThread(Int32)
+    case threadNotProcess(tid: Int32, tgid: Int32)
+    case nothingToTrace
+    case notTracing
+
+    public var description: String {
+        switch self {
+        case .noSuchProcess(let pid): "no process with PID \(pid)"
+        case .noSuchThread(let tid): "no thread with TID \(tid)"
+        case .threadNotProcess(let tid, let tgid):
+            "\(tid) is a thread of process \(tgid), not a process: use -p \(tgid) -t \(tid)"
+        case .nothingToTrace: "nothing to trace: give -p PID or -t TID"
+        case .notTracing: "the trace was not started, or was already stopped"
+        }
+    }
+}

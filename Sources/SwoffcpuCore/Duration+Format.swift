@@ -1,0 +1,67 @@
+/// Human-readable durations and shares, standard library only, for tables and messages.
+public enum DurationFormat {
+    /// The longest string `format(ns:)` returns for any duration under 114 years.
+    public static let maxWidth = 7
+
+    /// `ns` with three significant digits and a unit: "0", "999ns", "12.3µs", "456ms", "1.23s",
+    /// "999s"; from 999.5 s on whole seconds ("1234s", "99999s"), from 99999.5 s whole hours
+    /// ("28h"). Never longer than `maxWidth` characters below 114 years.
+    public static func format(ns: UInt64) -> String {
+        if ns == 0 { return "0" }
+        if ns < 1_000 { return "\(ns)ns" }
+        let second: UInt64 = 1_000_000_000
+        if ns >= 999_500_000_000 { // would round to 1000 s or more
+            if ns < 99_999_500_000_000 {
+                return "\(ns / second + (ns % second >= second / 2 ? 1 : 0))s"
+            }
+            let hour = 3_600 * second
+            return "\(ns / hour + (ns % hour >= hour / 2 ? 1 : 0))h"
+        }
+        // Round to three significant digits: mantissa in 100...999 times 10^exponent.
+        var digits = 0
+        var rest = ns
+        while rest > 0 { digits += 1; rest /= 10 }
+        var exponent = digits - 3
+        let scale = pow10(exponent)
+        var mantissa = ns / scale + (ns % scale >= scale / 2 ? 1 : 0)
+        if mantissa == 1_000 { mantissa = 100; exponent += 1 }
+        // Unit: ns, µs, ms or s, by the exponent of the leading digit.
+        let lead = exponent + 2
+        let unitIndex = min(lead / 3, 3)
+        let unit = ["ns", "µs", "ms", "s"][unitIndex]
+        let decimals = 3 * unitIndex - exponent // 0, 1 or 2
+        return decimalString(mantissa, decimals: decimals) + unit
+    }
+
+    /// `part` as a percentage of `whole` with one decimal: "100.0%", "42.5%", "0.0%" (zero part),
+    /// "<0.1%" (a nonzero part that would round to 0.0). "-" when `whole` is zero. At most 6 characters
+    /// while `part <= whole`.
+    public static func percent(_ part: UInt64, of whole: UInt64) -> String {
+        if whole == 0 { return "-" }
+        if part == 0 { return "0.0%" }
+        // Tenths of a percent, rounded: (part * 1000 + whole / 2) / whole, without overflow.
+        let (high, low) = part.multipliedFullWidth(by: 1_000)
+        let (sumLow, carry) = low.addingReportingOverflow(whole / 2)
+        let sumHigh = high + (carry ? 1 : 0)
+        let quotient = sumHigh >= whole
+            ? UInt64.max // part far above whole: not a share anyway
+            : whole.dividingFullWidth((high: sumHigh, low: sumLow)).quotient
+        if quotient == 0 { return "<0.1%" }
+        return decimalString(quotient, decimals: 1) + "%"
+    }
+
+    private static func pow10(_ n: Int) -> UInt64 {
+        var p: UInt64 = 1
+        for _ in 0..<max(n, 0) { p *= 10 }
+        return p
+    }
+
+    /// `value / 10^decimals` with exactly `decimals` digits after the point.
+    private static func decimalString(_ value: UInt64, decimals: Int) -> String {
+        guard decimals > 0 else { return "\(value)" }
+        let scale = pow10(decimals)
+        var fraction = String(value % scale)
+        while fraction.count < decimals { fraction = "0" + fraction }
+        return "\(value / scale).\(fraction)"
+    }
+}

@@ -55,4 +55,10 @@ int swoffcpu_effective_caps(uint64_t *caps);
 /* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns. */
 uint64_t swoffcpu_monotonic_ns(void);
 
+/* SIGINT and SIGTERM set a flag (async-signal-safe) instead of killing the
+ * process, so the trace ends and the report and files are still written. */
+void swoffcpu_install_stop_signals(void);
+/* The signal that asked to stop, or 0. */
+int swoffcpu_stop_signal(void);
+
 #endif

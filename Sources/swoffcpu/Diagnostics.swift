@@ -1,0 +1,34 @@
+import ArgumentParser
+import Glibc
+import SwoffcpuBPF
+
+/// One-line errors on stderr and a non-zero exit: never a stack trace.
+enum Diagnostics {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+    }
+
+    static func warn(_ message: String) {
+        write("swoffcpu: warning: \(message)\n")
+    }
+
+    static func fail(_ error: Error, verbose: Bool) -> Never {
+        var message = "\(error)"
+        if let bpf = error as? BPFError {
+            if bpf.errno == EPERM || bpf.errno == EACCES {
+                message += " (are you root? swoffcpu needs CAP_BPF and CAP_PERFMON)"
+            }
+            if !bpf.libbpfTail.isEmpty {
+                let lines = bpf.libbpfTail.split(separator: "\n")
+                if verbose {
+                    write(lines.suffix(12).map { "  \($0)\n" }.joined())
+                } else if let last = lines.last {
+                    message += "; libbpf: \(last) (-v shows the verifier's log)"
+                }
+            }
+        }
+        write("swoffcpu: error: \(message)\n")
+        Swoffcpu.exit(withError: ExitCode(1))
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+
+/// What to trace and for how long.
+struct TargetOptions: ParsableArguments {
+    @Option(name: [.customShort("p"), .customLong("pid")], parsing: .singleValue,
+            help: ArgumentHelp("Trace these processes: all their threads, and threads they create (comma-separated or repeated).", valueName: "PID[,PID…]"))
+    var pidLists: [String] = []
+
+    @Option(name: [.customShort("t"), .customLong("tid")], parsing: .singleValue,
+            help: ArgumentHelp("Trace only these threads (comma-separated or repeated).", valueName: "TID[,TID…]"))
+    var tidLists: [String] = []
+
+    @Option(name: [.customShort("d"), .customLong("duration")],
+            help: ArgumentHelp("Stop after this many seconds (default: Ctrl-C, or when every traced process has exited).", valueName: "SECONDS"))
+    var duration: Double?
+
+    var pids: [Int32] { (try? Self.parseIDs(pidLists)) ?? [] }
+    var tids: [Int32] { (try? Self.parseIDs(tidLists)) ?? [] }
+
+    static func parseIDs(_ lists: [String]) throws -> [Int32] {
+        var ids: [Int32] = []
+        for list in lists {
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+                let text = part.trimmingCharacters(in: .whitespaces)
+                guard let id = Int32(text), id > 0 else {
+                    throw ValidationError("'\(part)' is not a process or thread id (a positive integer)")
+                }
+                if !ids.contains(id) { ids.append(id) }
+            }
+        }
+        return ids
+    }
+
+    func validate() throws {
+        _ = try Self.parseIDs(pidLists)
+        _ = try Self.parseIDs(tidLists)
+        if pidLists.isEmpty && tidLists.isEmpty {
+            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID)")
+        }
+        if let duration, !(duration > 0 && duration.isFinite) {
+            throw ValidationError("--duration must be a positive number of seconds, not \(duration)")
+        }
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in _: CharacterSet) -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
+
+private enum CharacterSet { case whitespaces }

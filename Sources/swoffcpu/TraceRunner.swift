@@ -1,0 +1,63 @@
+import CSwoffcpuShims
+import Glibc
+import SwoffcpuBPF
+import SwoffcpuCore
+
+/// Runs one trace: checks, start, the wait loop with its status line, stop.
+struct TraceRunner {
+    let target: TargetOptions
+    let verbose: Bool
+
+    func run() throws -> TraceReport {
+        try Preflight.checkBTF()
+        try Preflight.checkCapabilities()
+        let session = try TraceSession(options: TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose))
+        swoffcpu_install_stop_signals()
+        try session.start()
+        let status = StatusLine(enabled: isatty(2) == 1, processes: session.tgids.count)
+        let startNs = session.windowStartNs
+        let deadlineNs = target.duration.map { startNs + UInt64($0 * 1e9) }
+        var why = ""
+        while true {
+            let now = swoffcpu_monotonic_ns()
+            if let deadlineNs, now >= deadlineNs { break }
+            if swoffcpu_stop_signal() != 0 { why = "interrupted"; break }
+            if session.allTargetsExited() { why = "every traced process exited"; break }
+            session.poll()
+            status.update(elapsedNs: now - startNs, stats: session.stats())
+            var nap = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            if let deadlineNs, deadlineNs - now < 100_000_000 { nap.tv_nsec = Int(deadlineNs - now) }
+            nanosleep(&nap, nil) // a stop signal cuts it short
+        }
+        status.clear()
+        if !why.isEmpty && verbose { Diagnostics.write("swoffcpu: \(why)\n") }
+        return try session.stop()
+    }
+}
+
+/// The one-line live status on stderr, when stderr is a terminal.
+struct StatusLine {
+    let enabled: Bool
+    let processes: Int
+
+    func update(elapsedNs: UInt64, stats: LiveStats) {
+        guard enabled else { return }
+        let seconds = Double(elapsedNs) / 1e9
+        let line = "swoffcpu: tracing \(processes) process\(processes == 1 ? "" : "es"), "
+            + "\(stats.seededThreads) threads at start, \(stats.exitedThreads) exited · "
+            + "\(String(format1: seconds)) s · \(stats.events) events · Ctrl-C to stop"
+        Diagnostics.write("\r\u{1b}[K" + line)
+    }
+
+    func clear() {
+        if enabled { Diagnostics.write("\r\u{1b}[K") }
+    }
+}
+
+extension String {
+    /// One decimal place, without Foundation.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -140,10 +140,10 @@ public final class TraceSession {
             untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
             exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),
             exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS))
-        return InterimReport.build(
-            windowStartNs: windowStartNs, windowEndNs: end, targets: tgids,
-            seeds: seeds, exits: sink.records, live: live,
-            processNames: names, exitedPids: exitedPids, lost: lost)
+        return ReportBuilder(
+            windowStartNs: windowStartNs, windowEndNs: end, targetPids: tgids,
+            seeds: seeds, exits: sink.records, dump: live,
+            processNames: names, exitedPids: exitedPids, lost: lost).build()
     }
 
     // MARK: - Internals

@@ -34,18 +34,17 @@ public enum DurationFormat {
     }
 
     /// `part` as a percentage of `whole` with one decimal: "100.0%", "42.5%", "0.0%" (zero part),
-    /// "<0.1%" (a nonzero part that would round to 0.0). "-" when `whole` is zero. At most 6 characters
-    /// while `part <= whole`.
+    /// "<0.1%" (a nonzero part that would round to 0.0), ">100%" (a part above the whole, which
+    /// a sound report never has), "-" when `whole` is zero. Never longer than 6 characters.
     public static func percent(_ part: UInt64, of whole: UInt64) -> String {
         if whole == 0 { return "-" }
         if part == 0 { return "0.0%" }
+        if part > whole { return ">100%" }
         // Tenths of a percent, rounded: (part * 1000 + whole / 2) / whole, without overflow.
         let (high, low) = part.multipliedFullWidth(by: 1_000)
         let (sumLow, carry) = low.addingReportingOverflow(whole / 2)
         let sumHigh = high + (carry ? 1 : 0)
-        let quotient = sumHigh >= whole
-            ? UInt64.max // part far above whole: not a share anyway
-            : whole.dividingFullWidth((high: sumHigh, low: sumLow)).quotient
+        let quotient = whole.dividingFullWidth((high: sumHigh, low: sumLow)).quotient
         if quotient == 0 { return "<0.1%" }
         return decimalString(quotient, decimals: 1) + "%"
     }

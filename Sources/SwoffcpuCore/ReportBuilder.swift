@@ -10,8 +10,9 @@
 /// - Seed records only tell which threads were traced (and a main thread's comm as a last
 ///   resort): a seeded thread with neither an exit nor a dump record (its exit record was
 ///   dropped, which `LostCounts` already counts) is left out.
-/// - Threads are grouped by tgid. Processes come in `targetPids` order, then any others by pid;
-///   processes without any thread record are left out. A process's comm is `processNames[pid]`,
+/// - Threads are grouped by tgid. Processes come in `targetPids` order (each target listed, even
+///   with no thread record, so a target that yielded nothing shows as such), then any other tgid
+///   that has threads, by pid. A process's comm is `processNames[pid]`,
 ///   else the comm of its thread tid == pid, else "". It is `exited` iff its pid is in `exitedPids`.
 /// - Threads within a process: most off-CPU time first, then by tid, then by start.
 public struct ReportBuilder: Sendable {
@@ -61,7 +62,7 @@ public struct ReportBuilder: Sendable {
 
         var order: [Int32] = []
         var listed = Set<Int32>()
-        for pid in targetPids where byPid[pid] != nil && listed.insert(pid).inserted {
+        for pid in targetPids where listed.insert(pid).inserted {
             order.append(pid)
         }
         for pid in byPid.keys.sorted() where listed.insert(pid).inserted {

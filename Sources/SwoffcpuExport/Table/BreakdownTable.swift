@@ -1,0 +1,187 @@
+import SwoffcpuCore
+
+/// The report as a text table: for every thread, where its time in the window went.
+///
+/// ```
+/// swoffcpu: 5.00s window; target: pid 4242 (server)
+///                                  on-CPU       runnable          sleep     of which D        blocked
+/// COMM                TID       time     %    time     %    time     %    time     %    time     %
+///
+/// pid 4242 server, 3 threads
+/// worker-1           4244     12.3ms  0.2%  1.20ms <0.1%   4.50s 90.0%       -         487ms  9.7%
+/// ```
+///
+/// One row per thread (comm, tid, a flag: `x` exited in the window, `+` born in it), then per
+/// state its time and its share of that thread's time in the window; "sleep" includes the
+/// uninterruptible part, which "of which D" repeats. A total row per process, with shares of the
+/// process's summed thread-time. Lost records are always shown when there are any.
+/// Every line fits in `maxLineWidth` (100) columns. docs/report-table.md explains the columns.
+public struct BreakdownTable: Sendable {
+    /// Every line of the output is at most this many terminal columns wide.
+    public static let maxLineWidth = 100
+
+    /// ANSI colours (bold headers, one colour per state). Pass false when NO_COLOR is set or
+    /// the output is not a terminal.
+    public var color: Bool
+    /// Show at most this many threads per process (those with the most off-CPU time); the rest
+    /// are summed in one "… N more threads" row. nil: all.
+    public var maxThreadsPerProcess: Int?
+    /// What was traced, for the header ("pid 4242 (server)"). nil: the report's processes.
+    public var target: String?
+
+    public init(color: Bool = false, maxThreadsPerProcess: Int? = nil, target: String? = nil) {
+        self.color = color
+        self.maxThreadsPerProcess = maxThreadsPerProcess
+        self.target = target
+    }
+
+    /// The whole table, lines ending in "\n".
+    public func render(_ report: TraceReport) -> String {
+        var lines: [String] = []
+        lines.append(style(headerLine(report), .bold))
+        lines.append(columnTitles.stateLine)
+        lines.append(style(columnTitles.unitLine, .bold))
+        var flagsUsed = false
+        for process in report.processes {
+            lines.append("")
+            lines.append(style(processLine(process), .bold))
+            let shown: ArraySlice<ThreadRecord>
+            let hidden: ArraySlice<ThreadRecord>
+            if let limit = maxThreadsPerProcess, process.threads.count > max(limit, 0) {
+                shown = process.threads.prefix(max(limit, 0))
+                hidden = process.threads.dropFirst(max(limit, 0))
+            } else {
+                shown = process.threads[...]
+                hidden = []
+            }
+            for thread in shown {
+                let flag = thread.exited ? "x" : thread.born ? "+" : " "
+                if flag != " " { flagsUsed = true }
+                let comm = thread.comm.isEmpty ? "?" : thread.comm
+                let left = TerminalText.padRight(TerminalText.truncate(TerminalText.sanitize(comm), to: 15), to: 15)
+                    + " " + TerminalText.padLeft(String(thread.tid), to: 7) + flag
+                lines.append(row(left: left, times: thread.times, window: thread.windowNs,
+                                 dim: thread.exited))
+            }
+            if !hidden.isEmpty {
+                let times = hidden.reduce(StateTimes()) { $0 + $1.times }
+                let window = hidden.reduce(UInt64(0)) { $0 &+ $1.windowNs }
+                let label = "… \(hidden.count) more thread\(hidden.count == 1 ? "" : "s")"
+                lines.append(row(left: TerminalText.padRight(label, to: 24), times: times, window: window))
+            }
+            if !process.threads.isEmpty {
+                let window = process.threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }
+                let label = TerminalText.padRight("= total", to: 24)
+                lines.append(row(left: label, times: process.times, window: window, bold: true))
+            }
+        }
+        if flagsUsed {
+            lines.append("")
+            lines.append("x: exited during the window   +: created during the window")
+        }
+        let lost = lostLines(report.lost)
+        if !lost.isEmpty {
+            lines.append("")
+            lines.append(contentsOf: lost.map { style($0, .red) })
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    // MARK: - Pieces
+
+    private static let states: [(title: String, colour: Style, value: @Sendable (StateTimes) -> UInt64)] = [
+        ("on-CPU", .green, { $0.onCPU }),
+        ("runnable", .yellow, { $0.runnable }),
+        ("sleep", .blue, { $0.sleep }),
+        ("of which D", .magenta, { $0.sleepUninterruptible }),
+        ("blocked", .red, { $0.blocked }),
+    ]
+
+    /// 24 columns of name, tid and flag, then per state " " + time(7) + " " + share(6): 99 columns.
+    private var columnTitles: (stateLine: String, unitLine: String) {
+        var stateLine = String(repeating: " ", count: 24)
+        var unitLine = TerminalText.padRight("COMM", to: 15) + " " + TerminalText.padLeft("TID", to: 7) + " "
+        for state in Self.states {
+            stateLine += TerminalText.padLeft(state.title, to: 15)
+            unitLine += " " + TerminalText.padLeft("time", to: DurationFormat.maxWidth) + " "
+                + TerminalText.padLeft("%", to: 6)
+        }
+        return (stateLine, unitLine)
+    }
+
+    private func row(left: String, times: StateTimes, window: UInt64, dim: Bool = false,
+                     bold: Bool = false) -> String {
+        var line = bold ? style(left, .bold) : dim ? style(left, .dim) : left
+        for state in Self.states {
+            let ns = state.value(times)
+            let time = ns == 0 ? "-" : DurationFormat.format(ns: ns)
+            let share = ns == 0 ? "" : DurationFormat.percent(ns, of: window)
+            let cell = TerminalText.padLeft(time, to: DurationFormat.maxWidth) + " "
+                + TerminalText.padLeft(share, to: 6)
+            line += " " + (ns == 0 ? cell : style(cell, state.colour))
+        }
+        return line
+    }
+
+    private func headerLine(_ report: TraceReport) -> String {
+        let threads = report.processes.reduce(0) { $0 + $1.threads.count }
+        let head = "swoffcpu: \(DurationFormat.format(ns: report.windowNs)) window, "
+            + "\(threads) thread\(threads == 1 ? "" : "s"); target: "
+        let room = Self.maxLineWidth - TerminalText.width(head)
+        if let target {
+            return head + TerminalText.truncate(TerminalText.sanitize(target), to: room)
+        }
+        if report.processes.isEmpty { return head + "none" }
+        let names = report.processes.map { process in
+            "pid \(process.pid)" + (process.comm.isEmpty ? "" : " (\(TerminalText.truncate(TerminalText.sanitize(process.comm), to: 32)))")
+        }
+        // As many processes as fit, then "and N more".
+        var text = ""
+        var listed = 0
+        for name in names {
+            let candidate = listed == 0 ? name : text + ", " + name
+            let remaining = names.count - listed - 1
+            let suffix = remaining > 0 ? " and \(remaining) more" : ""
+            guard TerminalText.width(candidate + suffix) <= room else { break }
+            text = candidate
+            listed += 1
+        }
+        if listed == names.count { return head + text }
+        if listed == 0 { return head + TerminalText.truncate("\(names.count) processes", to: room) }
+        return head + text + " and \(names.count - listed) more"
+    }
+
+    private func processLine(_ process: ProcessReport) -> String {
+        let comm = process.comm.isEmpty ? "?" : TerminalText.truncate(TerminalText.sanitize(process.comm), to: 40)
+        let count = process.threads.count
+        var line = "pid \(process.pid) \(comm)"
+        if process.exited { line += " (exited)" }
+        line += count == 0 ? ": no thread traced" : ", \(count) thread\(count == 1 ? "" : "s")"
+        return line
+    }
+
+    private func lostLines(_ lost: LostCounts) -> [String] {
+        var lines: [String] = []
+        if lost.untracedThreads > 0 {
+            let n = lost.untracedThreads
+            lines.append("LOST: \(n) thread\(n == 1 ? "" : "s") not traced (no kernel task storage): missing from this report")
+        }
+        if lost.exitRecordsDropped > 0 || lost.exitRecordsDroppedNs > 0 {
+            let n = lost.exitRecordsDropped
+            lines.append("LOST: \(n) exit record\(n == 1 ? "" : "s") dropped (ring buffer full): "
+                + "\(DurationFormat.format(ns: lost.exitRecordsDroppedNs)) of thread-time missing")
+        }
+        return lines
+    }
+
+    // MARK: - Colour
+
+    enum Style: String, Sendable {
+        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35"
+    }
+
+    private func style(_ text: String, _ style: Style) -> String {
+        guard color, !text.isEmpty else { return text }
+        return "\u{1B}[\(style.rawValue)m" + text + "\u{1B}[0m"
+    }
+}

@@ -1,0 +1,99 @@
+/// Terminal column arithmetic for the table: display widths, padding, truncation, and making
+/// untrusted names (thread comms are chosen by the traced program) safe to print.
+public enum TerminalText {
+    /// Columns `text` takes on a terminal: East Asian wide characters and most emoji take two,
+    /// combining marks and zero-width characters none, everything else one. ANSI colour escapes
+    /// (`ESC [ ... m`) take none.
+    public static func width(_ text: String) -> Int {
+        var columns = 0
+        var inEscape = false
+        for scalar in text.unicodeScalars {
+            if inEscape {
+                if scalar == "m" { inEscape = false }
+                continue
+            }
+            if scalar == "\u{1B}" { inEscape = true; continue }
+            columns += width(of: scalar)
+        }
+        return columns
+    }
+
+    /// Removes ANSI colour escapes (`ESC [ ... m`).
+    public static func stripANSI(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var inEscape = false
+        for scalar in text.unicodeScalars {
+            if inEscape {
+                if scalar == "m" { inEscape = false }
+                continue
+            }
+            if scalar == "\u{1B}" { inEscape = true; continue }
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    /// `text` with control characters (which could move the cursor or start escape sequences)
+    /// replaced by "?": names come from the traced programs.
+    public static func sanitize(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator:
+                out.append("?")
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// `text` cut to at most `columns` columns, ending in "…" when cut.
+    public static func truncate(_ text: String, to columns: Int) -> String {
+        guard columns > 0 else { return "" }
+        if width(text) <= columns { return text }
+        var out = ""
+        var used = 0
+        for character in text {
+            let w = width(String(character))
+            if used + w > columns - 1 { break }
+            out.append(character)
+            used += w
+        }
+        return out + "…"
+    }
+
+    /// `text` right-aligned in `columns` columns (never cut).
+    public static func padLeft(_ text: String, to columns: Int) -> String {
+        let missing = columns - width(text)
+        return missing > 0 ? String(repeating: " ", count: missing) + text : text
+    }
+
+    /// `text` left-aligned in `columns` columns (never cut).
+    public static func padRight(_ text: String, to columns: Int) -> String {
+        let missing = columns - width(text)
+        return missing > 0 ? text + String(repeating: " ", count: missing) : text
+    }
+
+    private static func width(of scalar: Unicode.Scalar) -> Int {
+        let value = scalar.value
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format, .control:
+            return 0
+        default:
+            break
+        }
+        if value == 0x200B || (0xFE00...0xFE0F).contains(value) { return 0 }
+        if isWide(value) { return 2 }
+        return 1
+    }
+
+    private static func isWide(_ v: UInt32) -> Bool {
+        (0x1100...0x115F).contains(v) || (0x2E80...0x303E).contains(v) || (0x3041...0x33FF).contains(v)
+            || (0x3400...0x4DBF).contains(v) || (0x4E00...0x9FFF).contains(v) || (0xA000...0xA4CF).contains(v)
+            || (0xAC00...0xD7A3).contains(v) || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v)
+            || (0xFF00...0xFF60).contains(v) || (0xFFE0...0xFFE6).contains(v)
+            || (0x1F300...0x1F64F).contains(v) || (0x1F900...0x1F9FF).contains(v)
+            || (0x20000...0x3FFFD).contains(v)
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import Glibc
+
+/// The parsed, immutable symbol information of one ELF file (plus its separate debug file).
+/// Shared between snapshots through the Symbolizer's caches.
+final class ElfModule: Sendable {
+    /// The path the file was read through (for diagnostics).
+    let path: String
+    let buildID: [UInt8]?
+    let loads: [LoadSegment]
+    let symbols: SymbolTable
+    /// The separate debug file whose .symtab was merged in, if any.
+    let debugFile: String?
+
+    init(path: String, buildID: [UInt8]?, loads: [LoadSegment], symbols: SymbolTable, debugFile: String?) {
+        self.path = path
+        self.buildID = buildID
+        self.loads = loads
+        self.symbols = symbols
+        self.debugFile = debugFile
+    }
+
+    var buildIDHex: String? { buildID.map { $0.map { String(format: "%02x", $0) }.joined() } }
+}
+
+/// Entry point. Holds the caches of parsed ELF files (by build-id, and by dev+inode+size+mtime),
+/// shared by every snapshot it takes. Thread-safe.
+public final class Symbolizer: @unchecked Sendable {
+    public let options: SymbolizerOptions
+    private let lock = NSLock()
+    private var byBuildID: [[UInt8]: ElfModule] = [:]
+    private var byIdentity: [FileIdentity: ElfModule] = [:]
+    /// Files that failed to parse, so that every snapshot does not retry them.
+    private var failedIdentities: [FileIdentity: SymbolizerError] = [:]
+
+    public init(options: SymbolizerOptions = .init()) {
+        self.options = options
+    }
+
+    /// Number of distinct parsed ELF files in the cache.
+    public var cachedModuleCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(byIdentity.values.map(ObjectIdentifier.init)).union(byBuildID.values.map(ObjectIdentifier.init)).count
+    }
+
+    /// Reads /proc/PID/maps and parses every executable mapped file now (through
+    /// /proc/PID/root or /proc/PID/map_files), plus the vdso and /tmp/perf-PID.map, so that the
+    /// result keeps working after the process exits.
+    public func snapshotProcess(pid: Int32) throws -> ProcessSymbols {
+        let mapsBytes: [UInt8]
+        do {
+            mapsBytes = try readWholeFile("/proc/\(pid)/maps")
+        } catch SymbolizerError.io(_, let e) where e == ENOENT || e == ESRCH {
+            throw SymbolizerError.processNotFound(pid: pid)
+        }
+        let entries = ProcMaps.parse(mapsBytes).sorted { $0.start < $1.start }
+        var problems: [String] = []
+        // One module per mapped file (dev, inode, path); its executable mappings decide.
+        struct FileKey: Hashable { var major: UInt32; var minor: UInt32; var inode: UInt64; var path: String }
+        var modules: [FileKey: ElfModule?] = [:]
+        var vdso: ElfModule? = nil
+        for e in entries where e.executable {
+            if e.isFileBacked {
+                let key = FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)
+                if modules[key] != nil { continue }
+                do {
+                    modules[key] = .some(try module(pid: pid, entry: e))
+                } catch {
+                    modules[key] = .some(nil)
+                    problems.append("\(e.path): \(error)")
+                }
+            } else if e.path == "[vdso]" {
+                vdso = vdsoModule(pid: pid, entry: e, problems: &problems)
+            }
+        }
+        var mappings: [ProcessSymbols.Mapping] = []
+        mappings.reserveCapacity(entries.count)
+        for e in entries {
+            var m = ProcessSymbols.Mapping(entry: e, module: nil, name: "")
+            if e.isFileBacked {
+                m.name = basename(e.path)
+                m.module = modules[FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)] ?? nil
+            } else if e.path == "[vdso]" {
+                m.name = "[vdso]"
+                m.module = vdso
+            } else if e.path.isEmpty {
+                m.name = "[anon]"
+            } else {
+                m.name = e.path.hasPrefix("[") ? e.path : "[\(e.path)]"
+            }
+            mappings.append(m)
+        }
+        var perfMap = SymbolTable.empty
+        if options.usePerfMaps {
+            for path in perfMapPaths(pid: pid) {
+                if let b = try? readWholeFile(path) {
+                    perfMap = PerfMap.parse(b)
+                    break
+                }
+            }
+        }
+        return ProcessSymbols(pid: pid, mappings: mappings, perfMap: perfMap, options: options, problems: problems)
+    }
+
+    /// A snapshot of /proc/kallsyms. Take it after loading the profiler's BPF programs.
+    public func kernel() throws -> KernelSymbols {
+        try KernelSymbols(options: options)
+    }
+
+    // MARK: - Files
+
+    private func perfMapPaths(pid: Int32) -> [String] {
+        var paths = ["/tmp/perf-\(pid).map"]
+        // A process in a PID namespace writes /tmp/perf-<its own pid>.map in its own mount namespace.
+        if let status = try? readWholeFile("/proc/\(pid)/status"),
+           let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
+           let last = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last, let nspid = Int32(last) {
+            paths.insert("/proc/\(pid)/root/tmp/perf-\(nspid).map", at: 0)
+        }
+        return paths
+    }
+
+    /// Opens the file behind a mapping: /proc/PID/root/<path> when its dev/inode match the
+    /// mapping, else /proc/PID/map_files/<start>-<end> (deleted or replaced files).
+    private func openMapped(pid: Int32, entry e: MapEntry) throws -> FileByteSource {
+        let mapFiles = "/proc/\(pid)/map_files/\(String(e.start, radix: 16))-\(String(e.end, radix: 16))"
+        if e.deleted {
+            return try FileByteSource(path: mapFiles)
+        }
+        let rooted = "/proc/\(pid)/root\(e.path)"
+        var firstError: Error? = nil
+        do {
+            let f = try FileByteSource(path: rooted)
+            let id = f.identity
+            let devMatches = ProcMaps.devMajor(id.dev) == e.devMajor && ProcMaps.devMinor(id.dev) == e.devMinor
+            if id.inode == e.inode && devMatches { return f }
+            // Replaced on disk (or an overlay filesystem reporting another device): prefer the mapped file.
+            if let m = try? FileByteSource(path: mapFiles) { return m }
+            if id.inode == e.inode { return f }  // overlayfs without map_files access
+            throw SymbolizerError.io(path: rooted, errno: ESTALE)
+        } catch {
+            firstError = error
+        }
+        if let m = try? FileByteSource(path: mapFiles) { return m }
+        throw firstError!
+    }
+
+    private func module(pid: Int32, entry e: MapEntry) throws -> ElfModule {
+        let source = try openMapped(pid: pid, entry: e)
+        return try module(source: source, originalPath: e.path, pid: pid)
+    }
+
+    /// Parses (or finds in the caches) the module of an opened file.
+    func module(source: FileByteSource, originalPath: String, pid: Int32?) throws -> ElfModule {
+        let identity = source.identity
+        lock.lock()
+        if let m = byIdentity[identity] {
+            lock.unlock()
+            return m
+        }
+        if let err = failedIdentities[identity] {
+            lock.unlock()
+            throw err
+        }
+        lock.unlock()
+        let image: ELFImage
+        do {
+            image = try ELFImage(source: source, path: originalPath)
+        } catch let err as SymbolizerError {
+            lock.lock()
+            failedIdentities[identity] = err
+            lock.unlock()
+            throw err
+        }
+        if let id = image.buildID {
+            lock.lock()
+            if let m = byBuildID[id] {
+                byIdentity[identity] = m
+                lock.unlock()
+                return m
+            }
+            lock.unlock()
+        }
+        var builder = SymbolTableBuilder()
+        image.appendSymbols(to: &builder)
+        var debugPath: String? = nil
+        if !image.hasSymtab && options.useDebugFiles,
+           let (debugImage, path) = findDebugFile(for: image, mainIdentity: identity, originalPath: originalPath, pid: pid) {
+            debugImage.appendSymbols(to: &builder, includeDynsym: false)
+            debugPath = path
+        }
+        let m = ElfModule(path: originalPath, buildID: image.buildID, loads: image.loads,
+                          symbols: builder.build(), debugFile: debugPath)
+        lock.lock()
+        defer { lock.unlock() }
+        if let id = image.buildID {
+            if let existing = byBuildID[id] {  // parsed concurrently
+                byIdentity[identity] = existing
+                return existing
+            }
+            byBuildID[id] = m
+        }
+        byIdentity[identity] = m
+        return m
+    }
+
+    /// Separate debug files: by build-id under each debug directory, then by .gnu_debuglink
+    /// next to the binary, in its .debug/ subdirectory, and under each debug directory. Each
+    /// path is tried as is and under /proc/PID/root.
+    private func findDebugFile(for image: ELFImage, mainIdentity: FileIdentity, originalPath: String,
+                               pid: Int32?) -> (ELFImage, String)? {
+        var candidates: [String] = []
+        if let id = image.buildID, id.count >= 2 {
+            let h = id.map { String(format: "%02x", $0) }.joined()
+            let rel = "/.build-id/\(h.prefix(2))/\(h.dropFirst(2)).debug"
+            for dir in options.debugDirectories { candidates.append(dir + rel) }
+        }
+        if let link = image.debugLink, !link.name.contains("/") || link.name.hasPrefix("/") {
+            if link.name.hasPrefix("/") {
+                candidates.append(link.name)
+            } else {
+                let dir = dirname(originalPath)
+                candidates.append("\(dir)/\(link.name)")
+                candidates.append("\(dir)/.debug/\(link.name)")
+                for d in options.debugDirectories { candidates.append("\(d)\(dir)/\(link.name)") }
+            }
+        }
+        var tried = Set<String>()
+        for c in candidates {
+            var paths = [c]
+            if let pid, !c.hasPrefix("/proc/") { paths.append("/proc/\(pid)/root\(c)") }
+            for p in paths where tried.insert(p).inserted {
+                guard let f = try? FileByteSource(path: p) else { continue }
+                if f.identity.dev == mainIdentity.dev && f.identity.inode == mainIdentity.inode { continue }
+                guard let dbg = try? ELFImage(source: f, path: p), dbg.hasSymtab else { continue }
+                if let want = image.buildID, let have = dbg.buildID {
+                    if want != have { continue }
+                } else if let link = image.debugLink {
+                    guard f.crc32() == link.crc else { continue }
+                } else {
+                    continue
+                }
+                return (dbg, p)
+            }
+        }
+        return nil
+    }
+
+    private func vdsoModule(pid: Int32, entry e: MapEntry, problems: inout [String]) -> ElfModule? {
+        let size = Int(clamping: e.end - e.start)
+        var bytes: [UInt8]? = nil
+        if options.readVDSO {
+            bytes = readProcessMemory(pid: pid, address: e.start, count: size)
+        }
+        if bytes == nil {
+            // Same kernel, same vdso image: use our own.
+            if let own = try? readWholeFile("/proc/self/maps"),
+               let mine = ProcMaps.parse(own).first(where: { $0.path == "[vdso]" }) {
+                bytes = readProcessMemory(pid: getpid(), address: mine.start, count: Int(clamping: mine.end - mine.start))
+            }
+        }
+        guard let b = bytes else {
+            problems.append("[vdso]: could not read the image")
+            return nil
+        }
+        do {
+            let image = try ELFImage(source: MemoryByteSource(bytes: b), path: "[vdso]")
+            if let id = image.buildID {
+                lock.lock()
+                if let m = byBuildID[id] {
+                    lock.unlock()
+                    return m
+                }
+                lock.unlock()
+            }
+            var builder = SymbolTableBuilder()
+            image.appendSymbols(to: &builder)
+            let m = ElfModule(path: "[vdso]", buildID: image.buildID, loads: image.loads, symbols: builder.build(), debugFile: nil)
+            if let id = image.buildID {
+                lock.lock()
+                byBuildID[id] = m
+                lock.unlock()
+            }
+            return m
+        } catch {
+            problems.append("[vdso]: \(error)")
+            return nil
+        }
+    }
+}

@@ -1,21 +1,20 @@
 /// Human-readable durations and shares, standard library only, for tables and messages.
 public enum DurationFormat {
-    /// The longest string `format(ns:)` returns for any duration under 114 years.
-    public static let maxWidth = 7
+    /// The longest string `format(ns:)` returns for any duration under 273 years.
+    public static let maxWidth = 6
 
     /// `ns` with three significant digits and a unit: "0", "999ns", "12.3µs", "456ms", "1.23s",
-    /// "999s"; from 999.5 s on whole seconds ("1234s", "99999s"), from 99999.5 s whole hours
-    /// ("28h"). Never longer than `maxWidth` characters below 114 years.
+    /// "999s"; from 999.5 s on whole seconds ("1234s", "99999s"), then whole hours ("28h",
+    /// "99999h"), then whole days ("4167d"). Never longer than `maxWidth` characters below 273 years.
     public static func format(ns: UInt64) -> String {
         if ns == 0 { return "0" }
         if ns < 1_000 { return "\(ns)ns" }
         let second: UInt64 = 1_000_000_000
         if ns >= 999_500_000_000 { // would round to 1000 s or more
-            if ns < 99_999_500_000_000 {
-                return "\(ns / second + (ns % second >= second / 2 ? 1 : 0))s"
+            for unit in [(second, "s"), (3_600 * second, "h"), (86_400 * second, "d")] {
+                let whole = ns / unit.0 + (ns % unit.0 >= unit.0 / 2 ? 1 : 0)
+                if whole <= 99_999 || unit.1 == "d" { return "\(whole)\(unit.1)" }
             }
-            let hour = 3_600 * second
-            return "\(ns / hour + (ns % hour >= hour / 2 ? 1 : 0))h"
         }
         // Round to three significant digits: mantissa in 100...999 times 10^exponent.
         var digits = 0
@@ -33,8 +32,9 @@ public enum DurationFormat {
         return decimalString(mantissa, decimals: decimals) + unit
     }
 
-    /// `part` as a percentage of `whole` with one decimal: "100.0%", "42.5%", "0.0%" (zero part),
-    /// "<0.1%" (a nonzero part that would round to 0.0), ">100%" (a part above the whole, which
+    /// `part` as a percentage of `whole` with one decimal: "100.0%" (all of it), "42.5%", "0.0%"
+    /// (zero part), "<0.1%" and ">99.9%" (a share that would round to 0.0% or 100.0% without
+    /// being nothing or everything), ">100%" (a part above the whole, which
     /// a sound report never has), "-" when `whole` is zero. Never longer than 6 characters.
     public static func percent(_ part: UInt64, of whole: UInt64) -> String {
         if whole == 0 { return "-" }
@@ -46,6 +46,7 @@ public enum DurationFormat {
         let sumHigh = high + (carry ? 1 : 0)
         let quotient = whole.dividingFullWidth((high: sumHigh, low: sumLow)).quotient
         if quotient == 0 { return "<0.1%" }
+        if quotient >= 1_000 && part < whole { return ">99.9%" }
         return decimalString(quotient, decimals: 1) + "%"
     }
 

@@ -3,12 +3,14 @@ import SwoffcpuCore
 /// The report as a text table: for every thread, where its time in the window went.
 ///
 /// ```
-/// swoffcpu: 5.00s window; target: pid 4242 (server)
-///                                  on-CPU       runnable          sleep     of which D        blocked
-/// COMM                TID       time     %    time     %    time     %    time     %    time     %
+/// swoffcpu: 5.00s window, 5 threads; target: pid 4242 (server)
+///                                   on-CPU       runnable          sleep     of which D        blocked
+/// COMM                TID      time      %    time      %    time      %    time      %    time      %
 ///
-/// pid 4242 server, 3 threads
-/// worker-1           4244     12.3ms  0.2%  1.20ms <0.1%   4.50s 90.0%       -         487ms  9.7%
+/// pid 4242 server, 4 threads
+/// worker-1           4243    11.8ms   0.2%  1.20ms  <0.1%   4.50s  90.0%   500ms  10.0%   487ms   9.7%
+/// short-lived        4250 x   988µs  49.4%  12.3µs   0.6%  1.00ms  50.0%       -              -
+/// = total                     113ms   0.8%  1.24ms  <0.1%   9.50s  63.3%   500ms   3.3%   5.39s  35.9%
 /// ```
 ///
 /// One row per thread (comm, tid, a flag: `x` exited in the window, `+` born in it), then per
@@ -58,8 +60,11 @@ public struct BreakdownTable: Sendable {
                 let flag = thread.exited ? "x" : thread.born ? "+" : " "
                 if flag != " " { flagsUsed = true }
                 let comm = thread.comm.isEmpty ? "?" : thread.comm
-                let left = TerminalText.padRight(TerminalText.truncate(TerminalText.sanitize(comm), to: 15), to: 15)
-                    + " " + TerminalText.padLeft(String(thread.tid), to: 7) + flag
+                // Linux tids have at most 7 digits (pid_max <= 2^22); a longer one takes from the comm.
+                let tid = String(thread.tid)
+                let commWidth = 15 - max(0, tid.count - 7)
+                let left = TerminalText.padRight(TerminalText.truncate(TerminalText.sanitize(comm), to: commWidth), to: commWidth)
+                    + " " + TerminalText.padLeft(tid, to: 7) + " " + flag
                 lines.append(row(left: left, times: thread.times, window: thread.windowNs,
                                  dim: thread.exited))
             }
@@ -67,11 +72,11 @@ public struct BreakdownTable: Sendable {
                 let times = hidden.reduce(StateTimes()) { $0 + $1.times }
                 let window = hidden.reduce(UInt64(0)) { $0 &+ $1.windowNs }
                 let label = "… \(hidden.count) more thread\(hidden.count == 1 ? "" : "s")"
-                lines.append(row(left: TerminalText.padRight(label, to: 24), times: times, window: window))
+                lines.append(row(left: TerminalText.padRight(label, to: Self.leftWidth), times: times, window: window))
             }
             if !process.threads.isEmpty {
                 let window = process.threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }
-                let label = TerminalText.padRight("= total", to: 24)
+                let label = TerminalText.padRight("= total", to: Self.leftWidth)
                 lines.append(row(left: label, times: process.times, window: window, bold: true))
             }
         }
@@ -84,7 +89,7 @@ public struct BreakdownTable: Sendable {
             lines.append("")
             lines.append(contentsOf: lost.map { style($0, .red) })
         }
-        return lines.map { $0 + "\n" }.joined()
+        return lines.map { Self.trimTrailingSpaces($0) + "\n" }.joined()
     }
 
     // MARK: - Pieces
@@ -92,18 +97,22 @@ public struct BreakdownTable: Sendable {
     private static let states: [(title: String, colour: Style, value: @Sendable (StateTimes) -> UInt64)] = [
         ("on-CPU", .green, { $0.onCPU }),
         ("runnable", .yellow, { $0.runnable }),
-        ("sleep", .blue, { $0.sleep }),
+        ("sleep", .cyan, { $0.sleep }),
         ("of which D", .magenta, { $0.sleepUninterruptible }),
         ("blocked", .red, { $0.blocked }),
     ]
 
-    /// 24 columns of name, tid and flag, then per state " " + time(7) + " " + share(6): 99 columns.
+    /// Columns of comm (15), tid (7) and flag, space separated: 25 columns.
+    static let leftWidth = 25
+    /// Per state "  " + time (6) + " " + share (6): 15 columns; 100 in all.
+    static let blockWidth = 2 + DurationFormat.maxWidth + 1 + 6
+
     private var columnTitles: (stateLine: String, unitLine: String) {
-        var stateLine = String(repeating: " ", count: 24)
-        var unitLine = TerminalText.padRight("COMM", to: 15) + " " + TerminalText.padLeft("TID", to: 7) + " "
+        var stateLine = String(repeating: " ", count: Self.leftWidth)
+        var unitLine = TerminalText.padRight("COMM", to: 15) + " " + TerminalText.padLeft("TID", to: 7) + "  "
         for state in Self.states {
-            stateLine += TerminalText.padLeft(state.title, to: 15)
-            unitLine += " " + TerminalText.padLeft("time", to: DurationFormat.maxWidth) + " "
+            stateLine += TerminalText.padLeft(state.title, to: Self.blockWidth)
+            unitLine += "  " + TerminalText.padLeft("time", to: DurationFormat.maxWidth) + " "
                 + TerminalText.padLeft("%", to: 6)
         }
         return (stateLine, unitLine)
@@ -118,7 +127,7 @@ public struct BreakdownTable: Sendable {
             let share = ns == 0 ? "" : DurationFormat.percent(ns, of: window)
             let cell = TerminalText.padLeft(time, to: DurationFormat.maxWidth) + " "
                 + TerminalText.padLeft(share, to: 6)
-            line += " " + (ns == 0 ? cell : style(cell, state.colour))
+            line += "  " + (ns == 0 ? cell : style(cell, state.colour))
         }
         return line
     }
@@ -133,7 +142,7 @@ public struct BreakdownTable: Sendable {
         }
         if report.processes.isEmpty { return head + "none" }
         let names = report.processes.map { process in
-            "pid \(process.pid)" + (process.comm.isEmpty ? "" : " (\(TerminalText.truncate(TerminalText.sanitize(process.comm), to: 32)))")
+            "pid \(process.pid)" + (process.comm.isEmpty ? "" : " (\(TerminalText.truncate(TerminalText.sanitize(process.comm), to: 16)))")
         }
         // As many processes as fit, then "and N more".
         var text = ""
@@ -174,10 +183,16 @@ public struct BreakdownTable: Sendable {
         return lines
     }
 
+    private static func trimTrailingSpaces(_ line: String) -> String {
+        var line = line
+        while line.last == " " { line.removeLast() }
+        return line
+    }
+
     // MARK: - Colour
 
     enum Style: String, Sendable {
-        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35"
+        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", cyan = "36", magenta = "35"
     }
 
     private func style(_ text: String, _ style: Style) -> String {

@@ -19,6 +19,10 @@
 #include "swoffcpu.h"
 
 /* Task state bits (include/linux/sched.h); stable ABI for years. */
+#define EEXIST 17
+#define ENOMEM 12
+#define E2BIG  7
+
 #define TASK_RUNNING         0x0000
 #define TASK_UNINTERRUPTIBLE 0x0002
 
@@ -37,6 +41,18 @@
 
 /* Set by the loader before load. */
 const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */
+const volatile __u32 walk_user = 1;      /* walk user stacks at switch-out */
+const volatile __u32 walk_kernel = 1;    /* walk kernel stacks at switch-out */
+/*
+ * Stack-walk sampling. Walking both stacks costs microseconds, more than all the
+ * accounting: a thread's first switch-out after walk_period_ns without a walk is
+ * always walked (so threads that switch rarely get every stack); sooner than
+ * that, 1 in walk_one_in switch-outs is, at random, and counts walk_one_in
+ * times. The decision is made before the interval's length is known, so every
+ * stack's time is an unbiased estimate. walk_one_in = 1 walks every switch-out.
+ */
+const volatile __u64 walk_period_ns = 10000000;
+const volatile __u32 walk_one_in = 64;
 
 /* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
 __u64 window_end_ns = 0;
@@ -50,6 +66,12 @@ struct task_acct {
 	__u64 wakeups;
 	__u32 state;
 	__u32 flags;
+	/* The current off-CPU period's stacks; weight 0 = not walked. */
+	__u64 ustack;
+	__u64 kstack;
+	__u64 weight;
+	__u64 last_walk_ns;
+	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
 };
 
 struct {
@@ -89,6 +111,40 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } exits SEC(".maps");
+
+/*
+ * Each distinct stack once, keyed by a hash of its frames. Sized by the loader.
+ * Not preallocated (an entry costs memory only once used); user and kernel stacks
+ * go to two maps because such a map's per-CPU allocation cache holds a single
+ * element this large, refilled asynchronously: two insertions back to back in
+ * one map would find it empty (-ENOMEM).
+ */
+struct stack_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
+	__type(value, struct swoffcpu_stack);
+};
+struct stack_map user_stacks SEC(".maps");
+struct stack_map kernel_stacks SEC(".maps");
+
+/* Off-CPU time per (thread, state, user stack, kernel stack). Sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 262144);
+	__type(key, struct swoffcpu_stack_key);
+	__type(value, struct swoffcpu_stack_val);
+} stack_time SEC(".maps");
+
+/* Per-CPU room to walk a stack into (too big for the 512-byte BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct swoffcpu_stack);
+} scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx, __u64 n)
 {
@@ -144,15 +200,123 @@ static __always_inline __u32 sleep_state(struct task_struct *t, __u32 tstate)
 	return SWOFFCPU_SLEEP;
 }
 
+/* Adds a walked off-CPU interval to its stacks' time. */
+static __always_inline void add_stack_time(struct task_acct *a, struct task_struct *t, __u32 s,
+					   __u64 weighted_ns)
+{
+	struct swoffcpu_stack_key key = {
+		.tid = BPF_CORE_READ(t, pid),
+		.state = s,
+		.user_stack = a->ustack,
+		.kernel_stack = a->kstack,
+	};
+	struct swoffcpu_stack_val *v, nv = { .weighted_ns = weighted_ns, .intervals = 1 };
+
+	v = bpf_map_lookup_elem(&stack_time, &key);
+	if (v) {
+		__sync_fetch_and_add(&v->weighted_ns, weighted_ns);
+		__sync_fetch_and_add(&v->intervals, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&stack_time, &key, &nv, BPF_NOEXIST) == 0)
+		return;
+	v = bpf_map_lookup_elem(&stack_time, &key); /* lost a race to another CPU */
+	if (v) {
+		__sync_fetch_and_add(&v->weighted_ns, weighted_ns);
+		__sync_fetch_and_add(&v->intervals, 1);
+		return;
+	}
+	/* Full: the time stays in the thread's totals and shows as lost, not spread. */
+	if (s < SWOFFCPU_NSTATES)
+		a->stack_lost_ns[s] += weighted_ns;
+	count(SWOFFCPU_CTR_STACK_TIME_FULL, 1);
+}
+
 /* Close the current interval at `now` and enter `state`. */
-static __always_inline void enter(struct task_acct *a, __u32 state, __u64 now)
+static __always_inline void enter(struct task_acct *a, struct task_struct *t, __u32 state,
+				  __u64 now)
 {
 	__u32 s = a->state;
 
-	if (s < SWOFFCPU_NSTATES && now > a->since)
-		a->ns[s] += now - a->since;
+	if (s < SWOFFCPU_NSTATES && now > a->since) {
+		__u64 d = now - a->since;
+
+		a->ns[s] += d;
+		if (s != SWOFFCPU_ON_CPU && a->weight)
+			add_stack_time(a, t, s, d * a->weight);
+	}
 	a->state = state;
 	a->since = now;
+}
+
+static __always_inline __u64 mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* Stores a walked stack (`len` bytes of frames, or a negative error) and returns its hash. */
+static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+	long n = len / 8;
+	long err;
+
+	if (len <= 0)
+		return len == 0 ? SWOFFCPU_STACK_NONE : SWOFFCPU_STACK_ERR_WALK;
+	for (int i = 0; i < SWOFFCPU_MAX_FRAMES; i++) {
+		if (i >= n)
+			break;
+		h = mix(h, buf->ip[i]);
+	}
+	if (h < 16)
+		h += 16; /* 0..15 are markers */
+	err = bpf_map_update_elem(stacks, &h, buf, BPF_NOEXIST);
+	if (err == 0 || err == -EEXIST)
+		return h;
+	if (bpf_map_lookup_elem(stacks, &h))
+		return h; /* stored meanwhile */
+	if (err == -E2BIG) {
+		count(SWOFFCPU_CTR_STACK_FULL, 1);
+		return SWOFFCPU_STACK_ERR_FULL;
+	}
+	/* -ENOMEM: the allocation cache was empty; -EBUSY: the bucket is locked by
+	 * an update this CPU interrupted. */
+	count(SWOFFCPU_CTR_STACK_BUSY, 1);
+	return SWOFFCPU_STACK_ERR_NOMEM;
+}
+
+/*
+ * At switch-out (in the task's own context, where its user stack is readable):
+ * decide whether to walk this off-CPU period's stacks, and walk them.
+ */
+static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_stack *buf;
+	__u32 zero = 0;
+	__u64 k = 1;
+
+	a->weight = 0;
+	a->ustack = SWOFFCPU_STACK_NONE;
+	a->kstack = SWOFFCPU_STACK_NONE;
+	if (!walk_user && !walk_kernel)
+		return;
+	if (walk_one_in > 1 && now - a->last_walk_ns < walk_period_ns) {
+		k = walk_one_in;
+		if (bpf_get_prandom_u32() % k)
+			return;
+	}
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf)
+		return;
+	a->weight = k;
+	a->last_walk_ns = now;
+	if (walk_user)
+		a->ustack = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK));
+	if (walk_kernel)
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0));
+	count(SWOFFCPU_CTR_STACK_WALKS, 1);
 }
 
 /*
@@ -183,11 +347,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			return 0;
 		/* Preempted, or yielding, the task stays on the run queue. */
 		if (preempt || prev_state == TASK_RUNNING)
-			enter(a, SWOFFCPU_RUNNABLE, now);
+			enter(a, prev, SWOFFCPU_RUNNABLE, now);
 		else
-			enter(a, sleep_state(prev, prev_state), now);
+			enter(a, prev, sleep_state(prev, prev_state), now);
 		a->switches++;
+		walk_stacks(ctx, a, now);
 		count(SWOFFCPU_CTR_EVENTS, 1);
+		count(SWOFFCPU_CTR_SWITCH_OUTS, 1);
 	}
 
 	a = bpf_task_storage_get(&acct, next, 0, 0);
@@ -196,7 +362,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			now = event_time();
 		if (!now)
 			return 0;
-		enter(a, SWOFFCPU_ON_CPU, now);
+		enter(a, next, SWOFFCPU_ON_CPU, now);
+		a->weight = 0; /* the off-CPU period is over */
 		count(SWOFFCPU_CTR_EVENTS, 1);
 	}
 	return 0;
@@ -216,7 +383,7 @@ static __always_inline int handle_wakeup(struct task_struct *p)
 	now = event_time();
 	if (!now)
 		return 0;
-	enter(a, SWOFFCPU_RUNNABLE, now);
+	enter(a, p, SWOFFCPU_RUNNABLE, now);
 	a->wakeups++;
 	count(SWOFFCPU_CTR_EVENTS, 1);
 	return 0;
@@ -278,6 +445,8 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 	r->wakeups = a->wakeups;
 	r->flags = a->flags;
 	r->state = a->state;
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->stack_lost_ns[i] = a->stack_lost_ns[i];
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
 }
 
@@ -301,6 +470,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		a->flags |= SWOFFCPU_F_EXITED;
 		end = now;
 	}
+	/* Close the last interval here, so that its stack time is added exactly once. */
+	enter(a, p, a->state, end);
 	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
 	if (r) {
 		fill_rec(r, p, a, end);
@@ -311,6 +482,29 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	}
 	bpf_task_storage_delete(&acct, p);
 	return 0;
+}
+
+/*
+ * The stacks of a thread found off-CPU at seeding: its kernel stack can be read
+ * from here; its user stack only from its own context (or a sleepable program),
+ * so that part is left unknown.
+ */
+static __always_inline void seed_stacks(struct task_struct *t, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_stack *buf;
+	__u32 zero = 0;
+
+	a->weight = 0;
+	a->last_walk_ns = now;
+	if (a->state == SWOFFCPU_ON_CPU || (!walk_user && !walk_kernel))
+		return;
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf)
+		return;
+	a->weight = 1;
+	a->ustack = walk_user ? SWOFFCPU_STACK_BEFORE : SWOFFCPU_STACK_NONE;
+	if (walk_kernel)
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0));
 }
 
 /*
@@ -356,6 +550,7 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a->since = now;
 	a->start_ns = now;
 	a->flags = SWOFFCPU_F_SEEDED;
+	seed_stacks(t, a, now);
 	fill_rec(&r, t, a, now);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
@@ -376,7 +571,11 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (!a)
 		return 0;
 	end = window_end_ns;
-	if (!end)
+	if (end)
+		/* Final: close the open interval in the storage itself, adding its stack
+		 * time once; an exit after this (frozen) adds nothing. */
+		enter(a, t, a->state, end);
+	else
 		end = bpf_ktime_get_ns(); /* a live look while tracing */
 	fill_rec(&r, t, a, end);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));

@@ -46,13 +46,54 @@ struct swoffcpu_thread_rec {
 	__u32 flags;                  /* SWOFFCPU_F_* */
 	__u32 state;                  /* state at end_ns (or at seeding, in seed output) */
 	char comm[SWOFFCPU_COMM_LEN];
+	/* Weighted off-CPU time of walked intervals that could not be added to the
+	 * `stack_time` map (full): shown as lost, never spread over other stacks. */
+	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
 };
+
+/*
+ * Stacks. A stack is stored once in `user_stacks` or `kernel_stacks`, keyed by a hash of its frames;
+ * time is summed in `stack_time` per (thread, state, user stack, kernel stack).
+ * Stack walks are sampled (see bpf/swoffcpu.bpf.c): a walked interval counts
+ * `weight` times, so the sums are unbiased estimates; user space rescales them
+ * per (thread, state) to the exact totals of the thread record.
+ */
+#define SWOFFCPU_MAX_FRAMES 127 /* the kernel's perf_event_max_stack default */
+
+struct swoffcpu_stack {
+	__u64 ip[SWOFFCPU_MAX_FRAMES]; /* leaf first; 0 ends a shorter stack */
+};
+
+#define SWOFFCPU_STACK_NONE 0 /* not walked, or walks disabled */
+
+struct swoffcpu_stack_key {
+	__u32 tid;
+	__u32 state;
+	__u64 user_stack;   /* hash, key into `stacks`; or an SWOFFCPU_STACK_ERR_* */
+	__u64 kernel_stack;
+};
+
+struct swoffcpu_stack_val {
+	__u64 weighted_ns; /* sum of interval length x weight */
+	__u64 intervals;   /* walked intervals */
+};
+
+/* Error markers in place of a hash (bpf_get_stack failed, `stacks` full or busy). */
+#define SWOFFCPU_STACK_ERR_WALK 1
+#define SWOFFCPU_STACK_ERR_FULL 2
+#define SWOFFCPU_STACK_BEFORE   3 /* off-CPU since before the trace: user stack not readable */
+#define SWOFFCPU_STACK_ERR_NOMEM 4 /* not stored: allocation failed or map busy */
 
 /* Index of per-CPU counters in the `counters` map. */
 #define SWOFFCPU_CTR_EVENTS         0 /* scheduler events handled for traced threads */
 #define SWOFFCPU_CTR_STORAGE_FAIL   1 /* threads that could not get task storage: not traced */
 #define SWOFFCPU_CTR_RINGBUF_DROP   2 /* exit records lost: ring buffer full */
 #define SWOFFCPU_CTR_RINGBUF_DROP_NS 3 /* thread-time those lost exit records covered */
-#define SWOFFCPU_NCOUNTERS          8
+#define SWOFFCPU_CTR_STACK_WALKS     4 /* switch-outs whose stacks were walked */
+#define SWOFFCPU_CTR_STACK_FULL      5 /* stacks not stored: `stacks` map full */
+#define SWOFFCPU_CTR_STACK_TIME_FULL 6 /* intervals not summed: `stack_time` map full */
+#define SWOFFCPU_CTR_SWITCH_OUTS     7 /* switch-outs of traced threads */
+#define SWOFFCPU_CTR_STACK_BUSY      8 /* stacks not stored: allocation failed, or map busy */
+#define SWOFFCPU_NCOUNTERS          12
 
 #endif /* SWOFFCPU_H */

@@ -87,10 +87,23 @@ struct swoffcpu_bpf *swoffcpu_open(int *err)
 	return skel;
 }
 
-void swoffcpu_configure(struct swoffcpu_bpf *skel, uint32_t follow_threads, uint32_t filter_tids)
+int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg)
 {
-	skel->rodata->follow_threads = follow_threads;
-	skel->rodata->filter_tids = filter_tids;
+	int err;
+
+	skel->rodata->follow_threads = cfg->follow_threads;
+	skel->rodata->filter_tids = cfg->filter_tids;
+	skel->rodata->walk_user = cfg->walk_user;
+	skel->rodata->walk_kernel = cfg->walk_kernel;
+	skel->rodata->walk_period_ns = cfg->walk_period_ns;
+	skel->rodata->walk_one_in = cfg->walk_one_in ? cfg->walk_one_in : 1;
+	err = bpf_map__set_max_entries(skel->maps.user_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.kernel_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.stack_time,
+					       cfg->max_stack_time ? cfg->max_stack_time : 1);
+	return err;
 }
 
 int swoffcpu_load(struct swoffcpu_bpf *skel)
@@ -146,8 +159,79 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
 	case SWOFFCPU_MAP_TARGET_TIDS: return bpf_map__fd(skel->maps.target_tids);
 	case SWOFFCPU_MAP_COUNTERS: return bpf_map__fd(skel->maps.counters);
 	case SWOFFCPU_MAP_EXITS: return bpf_map__fd(skel->maps.exits);
+	case SWOFFCPU_MAP_USER_STACKS: return bpf_map__fd(skel->maps.user_stacks);
+	case SWOFFCPU_MAP_KERNEL_STACKS: return bpf_map__fd(skel->maps.kernel_stacks);
+	case SWOFFCPU_MAP_STACK_TIME: return bpf_map__fd(skel->maps.stack_time);
 	}
 	return -EINVAL;
+}
+
+int swoffcpu_map_dump(int fd, uint32_t key_size, uint32_t value_size,
+		      void **keys, void **values, uint32_t *count)
+{
+	struct bpf_map_info info = {};
+	uint32_t info_len = sizeof(info), n = 0, cap;
+	int err = 0;
+	char *k, *v;
+
+	*keys = *values = NULL;
+	*count = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	cap = info.max_entries;
+	k = malloc((size_t)cap * key_size + key_size);
+	v = malloc((size_t)cap * value_size + value_size);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+
+	/* Batched: one syscall per thousands of entries. */
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		uint64_t in = 0, out = 0;
+		void *inp = NULL;
+
+		for (;;) {
+			uint32_t chunk = cap - n;
+
+			if (!chunk)
+				break;
+			err = bpf_map_lookup_batch(fd, inp, &out, k + (size_t)n * key_size,
+						   v + (size_t)n * value_size, &chunk, &opts);
+			if (err && errno != ENOENT)
+				break;
+			n += chunk;
+			if (err) { /* ENOENT: the last batch */
+				err = 0;
+				goto done;
+			}
+			in = out;
+			inp = &in;
+		}
+		if (!err)
+			goto done;
+	}
+
+	/* Fallback (kernels without batch ops for this map): key by key. */
+	n = 0;
+	{
+		char *prev = NULL;
+
+		while (n < cap && bpf_map_get_next_key(fd, prev, k + (size_t)n * key_size) == 0) {
+			if (bpf_map_lookup_elem(fd, k + (size_t)n * key_size, v + (size_t)n * value_size) == 0) {
+				prev = k + (size_t)n * key_size;
+				n++;
+			}
+		}
+	}
+	err = 0;
+done:
+	*keys = k;
+	*values = v;
+	*count = n;
+	return err;
 }
 
 int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void **out, size_t *len)

@@ -24,7 +24,8 @@ enum KernelRecord {
             let bytes = raw.prefix { $0 != 0 }
             return String(decoding: bytes, as: UTF8.self)
         }
-        return ThreadRecord(
+        let lost = withUnsafeBytes(of: r.stack_lost_ns) { Array($0.bindMemory(to: UInt64.self)) }
+        var record = ThreadRecord(
             tid: Int32(bitPattern: r.tid), tgid: Int32(bitPattern: r.tgid), comm: comm,
             startNs: r.start_ns, endNs: r.end_ns, times: StateTimes(indexed: ns),
             switches: r.switches, wakeups: r.wakeups,
@@ -32,5 +33,38 @@ enum KernelRecord {
             born: r.flags & UInt32(SWOFFCPU_F_BORN) != 0,
             exited: r.flags & UInt32(SWOFFCPU_F_EXITED) != 0,
             finalState: ThreadState(rawValue: Int(r.state)) ?? .sleep)
+        record.stackLostNs = StateTimes(indexed: lost)
+        return record
+    }
+
+    /// Decodes the `stack_time` map's entries.
+    static func stackEntries(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [StackData.Entry] {
+        let ks = MemoryLayout<swoffcpu_stack_key>.size, vs = MemoryLayout<swoffcpu_stack_val>.size
+        return (0..<count).compactMap { i in
+            let k = keys.loadUnaligned(fromByteOffset: i * ks, as: swoffcpu_stack_key.self)
+            let v = values.loadUnaligned(fromByteOffset: i * vs, as: swoffcpu_stack_val.self)
+            guard let state = ThreadState(rawValue: Int(k.state)) else { return nil }
+            return StackData.Entry(tid: Int32(bitPattern: k.tid), state: state, userStack: k.user_stack,
+                                   kernelStack: k.kernel_stack, weightedNs: v.weighted_ns, intervals: v.intervals)
+        }
+    }
+
+    /// Decodes the `stacks` map: id -> frames, leaf first.
+    static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: [UInt64]] {
+        let vs = MemoryLayout<swoffcpu_stack>.size
+        var out: [UInt64: [UInt64]] = [:]
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            var frames: [UInt64] = []
+            let base = i * vs
+            for f in 0..<Int(SWOFFCPU_MAX_FRAMES) {
+                let ip = values.loadUnaligned(fromByteOffset: base + f * 8, as: UInt64.self)
+                if ip == 0 { break }
+                frames.append(ip)
+            }
+            out[id] = frames
+        }
+        return out
     }
 }

@@ -31,6 +31,15 @@ public enum ProcFS {
         return nil
     }
 
+    /// The number of threads of a process (0 if it is gone).
+    public static func threadCount(of pid: Int32) -> Int {
+        guard let status = read("/proc/\(pid)/status") else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("Threads:") {
+            return Int(line.dropFirst(8).trimmingCharacters(in: " \t")) ?? 0
+        }
+        return 0
+    }
+
     /// The `comm` of a process or thread.
     public static func comm(of pid: Int32, tid: Int32? = nil) -> String? {
         let path = tid.map { "/proc/\(pid)/task/\($0)/comm" } ?? "/proc/\(pid)/comm"

@@ -11,12 +11,25 @@ public struct TraceOptions: Sendable {
     public var tids: [Int32]
     /// Echo libbpf's and the verifier's output to stderr.
     public var verbose: Bool
+    /// Walk user / kernel stacks at switch-out.
+    public var userStacks: Bool = true
+    public var kernelStacks: Bool = true
+    /// Walk the stacks at every switch-out instead of sampling.
+    public var allStacks: Bool = false
+    /// Sampling: within `walkPeriodNs` of a thread's last walk, 1 switch-out in `walkOneIn` is walked.
+    public var walkOneIn: UInt32 = 64
+    public var walkPeriodNs: UInt64 = 10_000_000
+    /// Entries of the kernel's stack maps; nil: sized from the targets' thread count.
+    public var maxStacks: UInt32?
+    public var maxStackTime: UInt32?
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
         self.tids = tids
         self.verbose = verbose
     }
+
+    var stacksEnabled: Bool { userStacks || kernelStacks }
 }
 
 /// Counters readable while tracing, for the live status line.
@@ -44,6 +57,8 @@ public final class TraceSession {
     private var seeds: [ThreadRecord] = []
     private var names: [Int32: String] = [:]
     private(set) public var windowStartNs: UInt64 = 0
+    /// Entries of the kernel's stack maps, as configured.
+    public private(set) var mapSizes: (stacks: UInt32, stackTime: UInt32) = (0, 0)
     private var started = false
     private var stopped = false
 
@@ -66,8 +81,16 @@ public final class TraceSession {
         var err: Int32 = 0
         guard let skel = swoffcpu_open(&err) else { throw BPFError("opening the BPF object", errno: err) }
         self.skel = skel
-        swoffcpu_configure(skel, options.tids.isEmpty ? 1 : 0, options.tids.isEmpty ? 0 : 1)
-        err = swoffcpu_load(skel)
+        let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
+        let sizes = Self.mapSizes(threads: threads, options: options)
+        self.mapSizes = sizes
+        var config = swoffcpu_config(
+            follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
+            walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
+            walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
+            max_stacks: sizes.stacks, max_stack_time: sizes.stackTime)
+        err = swoffcpu_configure(skel, &config)
+        if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             let e = BPFError("loading the BPF programs", errno: err)
             destroy()
@@ -140,10 +163,52 @@ public final class TraceSession {
             untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
             exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),
             exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS))
-        return ReportBuilder(
+        var report = ReportBuilder(
             windowStartNs: windowStartNs, windowEndNs: end, targetPids: tgids,
             seeds: seeds, exits: sink.records, dump: live,
             processNames: names, exitedPids: exitedPids, lost: lost).build()
+        if options.stacksEnabled { report.stacks = try readStacks() }
+        return report
+    }
+
+    /// Default map sizes: room for every thread's stacks with a wide margin (the maps
+    /// are not preallocated: an entry costs memory only once used).
+    static func mapSizes(threads: Int, options: TraceOptions) -> (stacks: UInt32, stackTime: UInt32) {
+        let stacks = options.maxStacks ?? UInt32(clamping: max(131_072, threads * 64))
+        let stackTime = options.maxStackTime ?? UInt32(clamping: max(262_144, threads * 128))
+        return (stacks, stackTime)
+    }
+
+    private func readStacks() throws -> StackData {
+        guard let skel else { return StackData() }
+        func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
+                  _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
+            var keys: UnsafeMutableRawPointer?, values: UnsafeMutableRawPointer?
+            var count: UInt32 = 0
+            let err = swoffcpu_map_dump(swoffcpu_map_fd(skel, map), UInt32(keySize), UInt32(valueSize),
+                                        &keys, &values, &count)
+            defer { free(keys); free(values) }
+            if err != 0 { throw BPFError("reading the stack maps", errno: err) }
+            body(UnsafeRawBufferPointer(start: keys, count: Int(count) * keySize),
+                 UnsafeRawBufferPointer(start: values, count: Int(count) * valueSize), Int(count))
+        }
+        var data = StackData(
+            switchOuts: counter(SWOFFCPU_CTR_SWITCH_OUTS), walks: counter(SWOFFCPU_CTR_STACK_WALKS),
+            stacksDropped: counter(SWOFFCPU_CTR_STACK_FULL), stacksNotStored: counter(SWOFFCPU_CTR_STACK_BUSY),
+            stackTimeDropped: counter(SWOFFCPU_CTR_STACK_TIME_FULL),
+            walkOneIn: options.allStacks ? 1 : options.walkOneIn, walkPeriodNs: options.walkPeriodNs,
+            userStacks: options.userStacks, kernelStacks: options.kernelStacks)
+        try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
+                 valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
+            data.entries = KernelRecord.stackEntries(keys: k, values: v, count: n)
+        }
+        try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+            data.userFrames = KernelRecord.stacks(keys: k, values: v, count: n)
+        }
+        try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+            data.kernelFrames = KernelRecord.stacks(keys: k, values: v, count: n)
+        }
+        return data
     }
 
     // MARK: - Internals

@@ -22,6 +22,9 @@ public struct ThreadRecord: Equatable, Sendable {
     public var exited: Bool
     /// State at `endNs`.
     public var finalState: ThreadState
+    /// Weighted off-CPU time of walked intervals the kernel could not add to its
+    /// stack-time map (full), per state: reported as lost stacks.
+    public var stackLostNs: StateTimes = StateTimes()
 
     public init(tid: Int32, tgid: Int32, comm: String, startNs: UInt64, endNs: UInt64,
                 times: StateTimes, switches: UInt64 = 0, wakeups: UInt64 = 0,

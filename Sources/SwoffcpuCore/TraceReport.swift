@@ -5,6 +5,8 @@ public struct TraceReport: Sendable {
     public var windowEndNs: UInt64
     public var processes: [ProcessReport]
     public var lost: LostCounts
+    /// Off-CPU stacks, when they were walked (nil with --no-stacks).
+    public var stacks: StackData? = nil
 
     public init(windowStartNs: UInt64, windowEndNs: UInt64, processes: [ProcessReport], lost: LostCounts) {
         self.windowStartNs = windowStartNs

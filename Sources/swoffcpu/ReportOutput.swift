@@ -1,18 +1,81 @@
+import Foundation
 import SwoffcpuCore
-import Glibc
+import SwoffcpuExport
 
-/// Writes the report: the table to stdout, JSON where asked.
+/// Writes the report: the table and top stacks to stdout, files where asked.
+/// Files are written atomically (temporary file, then rename): a reader never sees half a file.
 struct ReportOutput {
-    let options: OutputOptions
+    let output: OutputOptions
+    let stacks: StackOptions
+    let targetDescription: String
 
-    func write(_ report: TraceReport) throws {
-        // Interim rendering until SwoffcpuExport's table and JSON land.
-        var out = "window \(report.windowNs) ns\n"
-        for p in report.processes {
-            for t in p.threads {
-                out += "\(p.pid) \(t.tid) \(t.comm) on=\(t.times.onCPU) rq=\(t.times.runnable) sleep=\(t.times.sleep) blocked=\(t.times.blocked) exited=\(t.exited)\n"
-            }
+    func write(_ report: TraceReport, samples: [StackSample]) throws {
+        let jsonToStdout = output.json == "-"
+        let foldedToStdout = stacks.folded == "-"
+        let flameToStdout = stacks.flamegraph == "-"
+        let stdoutTaken = jsonToStdout || foldedToStdout || flameToStdout
+
+        var text = BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
+                                  target: targetDescription).render(report)
+        if let data = report.stacks {
+            let listing = TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
+            if !listing.isEmpty { text += "\n" + listing }
         }
-        print(out, terminator: "")
+        // With a machine-readable stream on stdout, the human report goes to stderr.
+        if stdoutTaken { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+
+        if let path = output.json {
+            let json = ReportJSON(report: report, extraMembers: StackJSON.members(report: report, samples: samples)).render()
+            try emit(json + "\n", to: path)
+        }
+        if let path = stacks.folded {
+            let writer = FoldedWriter(options: .init(includeThread: stacks.foldedThread))
+            try emit(writer.render(samples), to: path)
+        }
+        if let path = stacks.flamegraph {
+            let writer = FoldedWriter(options: .init(includeThread: stacks.foldedThread))
+            let folded = writer.fold(samples).stacks
+            let total = samples.reduce(0) { $0 + $1.valueNs }
+            let options = FlamegraphOptions(
+                title: "Off-CPU time: \(targetDescription)",
+                subtitle: "window \(DurationFormat.format(ns: report.windowNs)) · "
+                    + "\(report.processes.reduce(0) { $0 + $1.threads.count }) threads · "
+                    + "off-CPU \(DurationFormat.format(ns: total))"
+                    + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
+            try emit(FlamegraphWriter(options: options).render(stacks: folded.map { ($0.frames, $0.value) }), to: path)
+        }
+    }
+
+    private func emit(_ text: String, to path: String) throws {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        } else {
+            try AtomicFile.write(text, to: path)
+        }
+    }
+
+    static var useColor: Bool {
+        ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true ? isatty(1) == 1 : false
+    }
+
+    /// Says how the stacks were obtained, and what could not be recorded.
+    static func samplingNote(_ data: StackData) -> String {
+        var note = "Stacks: "
+        if data.isSampled {
+            note += "walked at \(data.walks) of \(data.switchOuts) switch-outs (every switch-out of a thread "
+                + "idle for \(data.walkPeriodNs / 1_000_000) ms, else 1 in \(data.walkOneIn), at random); "
+                + "times are scaled to the exact state totals (--all-stacks walks every switch-out)."
+        } else {
+            note += "walked at every switch-out (\(data.walks))."
+        }
+        if data.stacksDropped + data.stackTimeDropped > 0 {
+            note += " Not recorded, maps full: \(data.stacksDropped) stacks, \(data.stackTimeDropped) intervals"
+                + " (shown as [lost: …]; --max-stacks N)."
+        }
+        if data.stacksNotStored > 0 {
+            note += " \(data.stacksNotStored) walked stacks not stored (kernel allocation failed or map busy;"
+                + " shown as [lost: stack not stored])."
+        }
+        return note
     }
 }

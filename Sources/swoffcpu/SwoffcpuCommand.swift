@@ -31,20 +31,23 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234,5678 -d 10       two processes for 10 seconds
           swoffcpu -p 1234 -t 1240 -d 5     only thread 1240
           swoffcpu -p 1234 -d 5 --json r.json
+          swoffcpu -p 1234 -d 5 --folded out.folded --flamegraph out.svg
         """,
         version: "0.1.0"
     )
 
-    @OptionGroup var target: TargetOptions
-    @OptionGroup var output: OutputOptions
+    @OptionGroup(title: "Target") var target: TargetOptions
+    @OptionGroup(title: "Report") var output: OutputOptions
+    @OptionGroup(title: "Stacks") var stacks: StackOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
 
     func run() throws {
         do {
-            let report = try TraceRunner(target: target, verbose: verbose).run()
-            try ReportOutput(options: output).write(report)
+            let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            try ReportOutput(output: output, stacks: stacks, targetDescription: result.targetDescription)
+                .write(result.report, samples: result.samples)
         } catch let error as ExitCode {
             throw error
         } catch {

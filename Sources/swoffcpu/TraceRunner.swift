@@ -2,18 +2,39 @@ import CSwoffcpuShims
 import Glibc
 import SwoffcpuBPF
 import SwoffcpuCore
+import SwoffcpuExport
 
-/// Runs one trace: checks, start, the wait loop with its status line, stop.
+/// What one trace produced: the report and its symbolized stacks.
+struct TraceResult {
+    var report: TraceReport
+    var samples: [StackSample]
+    var targetDescription: String
+}
+
+/// Runs one trace: checks, start, the wait loop with its status line, stop, symbolization.
 struct TraceRunner {
     let target: TargetOptions
+    let stacks: StackOptions
     let verbose: Bool
 
-    func run() throws -> TraceReport {
+    func run() throws -> TraceResult {
         try Preflight.checkBTF()
         try Preflight.checkCapabilities()
-        let session = try TraceSession(options: TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose))
+        var options = TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose)
+        options.userStacks = stacks.enabled && !stacks.noUserStacks
+        options.kernelStacks = stacks.enabled && !stacks.noKernelStacks
+        options.allStacks = stacks.allStacks
+        options.walkOneIn = stacks.stackSampling
+        options.maxStacks = stacks.maxStacks
+        let session = try TraceSession(options: options)
         swoffcpu_install_stop_signals()
         try session.start()
+        // Symbols are taken while the targets live; a target that exits keeps its names.
+        var resolver: StackResolver?
+        if options.userStacks || options.kernelStacks {
+            resolver = StackResolver()
+            for pid in session.tgids { resolver?.snapshot(pid: pid) }
+        }
         let status = StatusLine(enabled: isatty(2) == 1, processes: session.tgids.count)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64($0 * 1e9) }
@@ -31,7 +52,16 @@ struct TraceRunner {
         }
         status.clear()
         if !why.isEmpty && verbose { Diagnostics.write("swoffcpu: \(why)\n") }
-        return try session.stop()
+        let report = try session.stop()
+        var samples: [StackSample] = []
+        if var resolver {
+            // Again at the end, for libraries loaded meanwhile (parsed files are cached).
+            for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
+            samples = resolver.samples(report)
+            if verbose { for p in resolver.problems { Diagnostics.warn(p) } }
+        }
+        let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
+        return TraceResult(report: report, samples: samples, targetDescription: names.joined(separator: ", "))
     }
 }
 

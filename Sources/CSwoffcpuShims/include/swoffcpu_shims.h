@@ -19,8 +19,18 @@ void swoffcpu_log_setup(int verbose);
 size_t swoffcpu_log_tail(char *buf, size_t len, int max_lines);
 
 struct swoffcpu_bpf *swoffcpu_open(int *err);
-/* Read-only configuration: before swoffcpu_load. */
-void swoffcpu_configure(struct swoffcpu_bpf *skel, uint32_t follow_threads, uint32_t filter_tids);
+/* Configuration, set before swoffcpu_load. */
+struct swoffcpu_config {
+	uint32_t follow_threads;  /* trace threads created by traced threads */
+	uint32_t filter_tids;     /* only the threads in target_tids */
+	uint32_t walk_user;       /* walk user stacks */
+	uint32_t walk_kernel;     /* walk kernel stacks */
+	uint64_t walk_period_ns;  /* see bpf/swoffcpu.bpf.c */
+	uint32_t walk_one_in;     /* 1 = walk every switch-out */
+	uint32_t max_stacks;      /* entries of `user_stacks` and of `kernel_stacks` */
+	uint32_t max_stack_time;  /* entries of `stack_time` */
+};
+int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg);
 int swoffcpu_load(struct swoffcpu_bpf *skel);
 /* Attaches the scheduler tracepoints (not the iterators). */
 int swoffcpu_attach(struct swoffcpu_bpf *skel);
@@ -33,7 +43,15 @@ enum swoffcpu_map_id {
 	SWOFFCPU_MAP_TARGET_TIDS,
 	SWOFFCPU_MAP_COUNTERS,
 	SWOFFCPU_MAP_EXITS,
+	SWOFFCPU_MAP_USER_STACKS,
+	SWOFFCPU_MAP_KERNEL_STACKS,
+	SWOFFCPU_MAP_STACK_TIME,
 };
+
+/* Reads every entry of a hash map (batched where the kernel can), malloc'd
+ * arrays of keys and values the caller frees. */
+int swoffcpu_map_dump(int fd, uint32_t key_size, uint32_t value_size,
+		      void **keys, void **values, uint32_t *count);
 int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);
 
 enum swoffcpu_iter_id {

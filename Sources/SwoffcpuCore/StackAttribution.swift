@@ -1,0 +1,93 @@
+/// One off-CPU stack's share of one thread's time in one state, in exact nanoseconds.
+public struct AttributedStack: Equatable, Sendable {
+    public enum Source: Equatable, Hashable, Sendable {
+        /// A walked stack (the ids may still be `StackData.Marker`s for one side).
+        case stack(user: UInt64, kernel: UInt64)
+        /// Time of intervals no walk covered (e.g. a thread off-CPU since before the trace,
+        /// with no walked interval of that state).
+        case notSampled
+        /// Walked, but the kernel's stack-time map was full.
+        case lost
+    }
+
+    public var tid: Int32
+    public var tgid: Int32
+    public var comm: String
+    public var state: ThreadState
+    public var source: Source
+    public var ns: UInt64
+
+    public init(tid: Int32, tgid: Int32, comm: String, state: ThreadState, source: Source, ns: UInt64) {
+        self.tid = tid
+        self.tgid = tgid
+        self.comm = comm
+        self.state = state
+        self.source = source
+        self.ns = ns
+    }
+}
+
+/// Turns sampled, weighted stack times into exact shares of each thread's state totals.
+///
+/// For each thread and off-CPU state, the table's total T is exact. The kernel's
+/// entries are unbiased estimates e_i (weighted by the sampling), plus l, the
+/// weighted time it could not store. Each stack gets T·e_i/(Σe + l), the lost part
+/// T·l/(Σe + l); with no estimate at all, T is "not sampled". Shares are rounded by
+/// largest remainder, so they add up to T exactly: the flamegraph's total is the table's.
+public enum StackAttribution {
+    public static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
+        var byThread: [Int32: [ThreadState: [StackData.Entry]]] = [:]
+        for entry in data.entries {
+            byThread[entry.tid, default: [:]][entry.state, default: []].append(entry)
+        }
+        var out: [AttributedStack] = []
+        for thread in threads {
+            let entriesByState = byThread[thread.tid] ?? [:]
+            for state in ThreadState.allCases where state.isOffCPU {
+                let total = thread.times[state]
+                guard total > 0 else { continue }
+                let entries = (entriesByState[state] ?? []).sorted { key($0) < key($1) }
+                let lost = thread.stackLostNs[state]
+                var parts: [(AttributedStack.Source, UInt64)] = entries.map {
+                    (.stack(user: $0.userStack, kernel: $0.kernelStack), $0.weightedNs)
+                }
+                if lost > 0 { parts.append((.lost, lost)) }
+                let weights = parts.map(\.1)
+                let shares = weights.reduce(0, +) > 0 ? split(total, by: weights) : []
+                func emit(_ source: AttributedStack.Source, _ ns: UInt64) {
+                    guard ns > 0 else { return }
+                    out.append(AttributedStack(tid: thread.tid, tgid: thread.tgid, comm: thread.comm,
+                                               state: state, source: source, ns: ns))
+                }
+                if shares.isEmpty {
+                    emit(.notSampled, total)
+                } else {
+                    for (part, share) in zip(parts, shares) { emit(part.0, share) }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func key(_ e: StackData.Entry) -> (UInt64, UInt64) { (e.userStack, e.kernelStack) }
+
+    /// Splits `total` in proportion to `weights` (not all zero), summing exactly to `total`.
+    static func split(_ total: UInt64, by weights: [UInt64]) -> [UInt64] {
+        let sum = weights.reduce(0.0) { $0 + Double($1) }
+        var shares = weights.map { UInt64((Double(total) * Double($0) / sum).rounded(.down)) }
+        var rest = total - min(total, shares.reduce(0, +))
+        // Largest remainders first; ties by position, so the result is deterministic.
+        let order = weights.indices.sorted {
+            let a = Double(total) * Double(weights[$0]) / sum - Double(shares[$0])
+            let b = Double(total) * Double(weights[$1]) / sum - Double(shares[$1])
+            return a != b ? a > b : $0 < $1
+        }
+        var i = 0
+        while rest > 0 && !order.isEmpty {
+            let idx = order[i % order.count]
+            if weights[idx] > 0 { shares[idx] += 1; rest -= 1 }
+            i += 1
+        }
+        return shares
+    }
+}

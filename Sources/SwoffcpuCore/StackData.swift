@@ -1,0 +1,81 @@
+/// The kernel's stack tables as read at the end of a trace, before attribution.
+///
+/// Stack walks are sampled (see bpf/swoffcpu.bpf.c): each walked off-CPU interval
+/// counts `weight` times in `weightedNs`, so per stack the sums are unbiased
+/// estimates. `StackAttribution` rescales them to the exact per-state totals.
+public struct StackData: Sendable {
+    /// Special stack ids (`SWOFFCPU_STACK_*`): not a hash of frames.
+    public enum Marker: UInt64, Sendable {
+        /// Not walked (that side's walks are disabled), or an empty stack (kernel thread).
+        case none = 0
+        /// The walk failed (bpf_get_stack returned an error).
+        case walkFailed = 1
+        /// Walked, but the `stacks` map was full.
+        case mapFull = 2
+        /// The thread was off-CPU since before the trace: its user stack could not be read.
+        case beforeTrace = 3
+        /// Walked, but not stored: the kernel's allocation cache was empty, or the map busy.
+        case notStored = 4
+    }
+
+    /// Time of one (thread, state, user stack, kernel stack).
+    public struct Entry: Equatable, Sendable {
+        public var tid: Int32
+        public var state: ThreadState
+        public var userStack: UInt64
+        public var kernelStack: UInt64
+        public var weightedNs: UInt64
+        public var intervals: UInt64
+
+        public init(tid: Int32, state: ThreadState, userStack: UInt64, kernelStack: UInt64,
+                    weightedNs: UInt64, intervals: UInt64) {
+            self.tid = tid
+            self.state = state
+            self.userStack = userStack
+            self.kernelStack = kernelStack
+            self.weightedNs = weightedNs
+            self.intervals = intervals
+        }
+    }
+
+    public var entries: [Entry]
+    /// Frames of each stored stack, leaf first.
+    public var userFrames: [UInt64: [UInt64]]
+    public var kernelFrames: [UInt64: [UInt64]]
+    /// Switch-outs of traced threads, and how many of them were walked.
+    public var switchOuts: UInt64
+    public var walks: UInt64
+    /// Stacks not stored because their map was full; or because an allocation failed
+    /// or the map was busy; intervals not summed because `stack_time` was full.
+    public var stacksDropped: UInt64
+    public var stacksNotStored: UInt64
+    public var stackTimeDropped: UInt64
+    /// The sampling: 1 in `walkOneIn` switch-outs within `walkPeriodNs` of a thread's last walk.
+    public var walkOneIn: UInt32
+    public var walkPeriodNs: UInt64
+    public var userStacks: Bool
+    public var kernelStacks: Bool
+
+    public init(entries: [Entry] = [], userFrames: [UInt64: [UInt64]] = [:],
+                kernelFrames: [UInt64: [UInt64]] = [:], switchOuts: UInt64 = 0,
+                walks: UInt64 = 0, stacksDropped: UInt64 = 0, stacksNotStored: UInt64 = 0,
+                stackTimeDropped: UInt64 = 0,
+                walkOneIn: UInt32 = 1, walkPeriodNs: UInt64 = 0, userStacks: Bool = true,
+                kernelStacks: Bool = true) {
+        self.entries = entries
+        self.userFrames = userFrames
+        self.kernelFrames = kernelFrames
+        self.switchOuts = switchOuts
+        self.walks = walks
+        self.stacksDropped = stacksDropped
+        self.stacksNotStored = stacksNotStored
+        self.stackTimeDropped = stackTimeDropped
+        self.walkOneIn = walkOneIn
+        self.walkPeriodNs = walkPeriodNs
+        self.userStacks = userStacks
+        self.kernelStacks = kernelStacks
+    }
+
+    /// Whether every switch-out was walked (exact stacks), or only a sample.
+    public var isSampled: Bool { walkOneIn > 1 }
+}

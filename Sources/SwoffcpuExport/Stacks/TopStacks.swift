@@ -1,0 +1,112 @@
+import SwoffcpuCore
+
+/// The text report's "top off-CPU stacks": per off-CPU state, the stacks that cost
+/// most, with time, share of that state's total, and the threads that waited there.
+/// Lines fit in `width` columns: frames are listed leaf first, one per line, long
+/// names cut with "…", deep stacks shortened to the leaf and root ends.
+public struct TopStacks: Sendable {
+    public var top: Int
+    public var width: Int
+    /// Frames shown per stack before the middle is elided.
+    public var maxFrames: Int
+
+    public init(top: Int = 5, width: Int = 100, maxFrames: Int = 14) {
+        self.top = top
+        self.width = width
+        self.maxFrames = maxFrames
+    }
+
+    /// One stack merged over threads.
+    public struct Row: Sendable, Equatable {
+        public var state: ThreadState
+        public var userFrames: [String]
+        public var kernelFrames: [String]
+        public var ns: UInt64
+        public var threads: [String]  // "comm-TID", most time first
+    }
+
+    /// Merges samples by (state, frames) and ranks them within each state.
+    public func rows(_ samples: [StackSample]) -> [ThreadState: [Row]] {
+        struct Key: Hashable { var state: ThreadState; var user: [String]; var kernel: [String] }
+        var merged: [Key: (ns: UInt64, threads: [String: UInt64])] = [:]
+        for s in samples where s.state.isOffCPU {
+            let key = Key(state: s.state, user: s.userFrames, kernel: s.kernelFrames)
+            merged[key, default: (0, [:])].ns += s.valueNs
+            merged[key]!.threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
+        }
+        var out: [ThreadState: [Row]] = [:]
+        for (key, value) in merged {
+            let threads = value.threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+            out[key.state, default: []].append(Row(state: key.state, userFrames: key.user, kernelFrames: key.kernel,
+                                                   ns: value.ns, threads: threads))
+        }
+        for state in out.keys {
+            out[state]!.sort {
+                $0.ns != $1.ns ? $0.ns > $1.ns
+                    : ($0.userFrames + $0.kernelFrames).lexicographicallyPrecedes($1.userFrames + $1.kernelFrames)
+            }
+        }
+        return out
+    }
+
+    public func render(_ samples: [StackSample], note: String? = nil) -> String {
+        guard top > 0 else { return "" }
+        let byState = rows(samples)
+        var out = ""
+        let order: [ThreadState] = [.blocked, .sleep, .sleepUninterruptible, .runnable]
+        for state in order {
+            guard let rows = byState[state], !rows.isEmpty else { continue }
+            let total = rows.reduce(0) { $0 + $1.ns }
+            out += fit("Top off-CPU stacks: \(Self.title(state)), \(DurationFormat.format(ns: total)) in all") + "\n"
+            for (i, row) in rows.prefix(top).enumerated() {
+                let who = row.threads.count == 1 ? row.threads[0]
+                    : "\(row.threads.count) threads: " + row.threads.prefix(3).joined(separator: ", ")
+                        + (row.threads.count > 3 ? ", …" : "")
+                out += fit("  #\(i + 1)  \(pad(DurationFormat.format(ns: row.ns), 6))  \(pad(DurationFormat.percent(row.ns, of: total), 6))  \(who)") + "\n"
+                for line in frameLines(row) { out += fit("        " + line) + "\n" }
+            }
+            if rows.count > top { out += "  … \(rows.count - top) more stacks (--top N, or --folded FILE for all)\n" }
+            out += "\n"
+        }
+        if let note, !out.isEmpty { out += wrap(note) }
+        return out
+    }
+
+    static func title(_ state: ThreadState) -> String {
+        switch state {
+        case .blocked: "blocked (futex waits)"
+        case .sleep: "sleep"
+        case .sleepUninterruptible: "sleep, uninterruptible (D)"
+        case .runnable: "runnable (waiting for a CPU)"
+        case .onCPU: "on-CPU"
+        }
+    }
+
+    /// Leaf first: kernel frames (marked [k]) then user frames, eliding the middle of deep stacks.
+    func frameLines(_ row: Row) -> [String] {
+        var lines = row.kernelFrames.map { "\($0) [k]" } + row.userFrames
+        if lines.isEmpty { lines = ["[no stack]"] }
+        if lines.count > maxFrames {
+            let head = maxFrames * 2 / 3, tail = maxFrames - head - 1
+            lines = Array(lines.prefix(head)) + ["… \(lines.count - head - tail) frames …"] + Array(lines.suffix(tail))
+        }
+        return lines
+    }
+
+    func fit(_ line: String) -> String {
+        line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+    }
+
+    func wrap(_ text: String) -> String {
+        var out = "", line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width { out += line + "\n"; line = "" }
+            line += line.isEmpty ? String(word) : " " + word
+        }
+        return line.isEmpty ? out : out + line + "\n"
+    }
+}
+
+private func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}

@@ -129,6 +129,15 @@ struct stack_map {
 struct stack_map user_stacks SEC(".maps");
 struct stack_map kernel_stacks SEC(".maps");
 
+/* The leaf context of each user stack, keyed like `user_stacks`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, __u64);
+	__type(value, struct swoffcpu_user_leaf);
+} user_leaves SEC(".maps");
+
 /* Off-CPU time per (thread, state, user stack, kernel stack). Sized by the loader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -257,7 +266,7 @@ static __always_inline __u64 mix(__u64 h, __u64 v)
 }
 
 /* Stores a walked stack (`len` bytes of frames, or a negative error) and returns its hash. */
-static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len)
+static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len, bool *added)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
 	long n = len / 8;
@@ -273,6 +282,7 @@ static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *bu
 	if (h < 16)
 		h += 16; /* 0..15 are markers */
 	err = bpf_map_update_elem(stacks, &h, buf, BPF_NOEXIST);
+	*added = err == 0;
 	if (err == 0 || err == -EEXIST)
 		return h;
 	if (bpf_map_lookup_elem(stacks, &h))
@@ -288,12 +298,41 @@ static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *bu
 }
 
 /*
+ * Keeps a new user stack's leaf context: the saved user registers and the top
+ * of the user stack (the scratch buffer is reused: the frames are stored).
+ */
+_Static_assert(sizeof(struct swoffcpu_user_leaf) <= sizeof(struct swoffcpu_stack),
+	       "the leaf context is built in the stack scratch buffer");
+
+static __always_inline void store_leaf(__u64 id, struct swoffcpu_stack *scratch_buf)
+{
+	struct swoffcpu_user_leaf *leaf = (struct swoffcpu_user_leaf *)scratch_buf;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	if (id < 16 || !regs)
+		return;
+	leaf->ip = BPF_CORE_READ(regs, ip);
+	leaf->sp = BPF_CORE_READ(regs, sp);
+	leaf->bp = BPF_CORE_READ(regs, bp);
+	leaf->len = SWOFFCPU_LEAF_BYTES;
+	if (bpf_probe_read_user(leaf->stack, SWOFFCPU_LEAF_BYTES, (void *)leaf->sp)) {
+		/* Near the top of the stack mapping: take less. */
+		leaf->len = 128;
+		if (bpf_probe_read_user(leaf->stack, 128, (void *)leaf->sp))
+			leaf->len = 0;
+	}
+	bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+}
+
+/*
  * At switch-out (in the task's own context, where its user stack is readable):
  * decide whether to walk this off-CPU period's stacks, and walk them.
  */
 static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 now)
 {
 	struct swoffcpu_stack *buf;
+	bool added = false;
 	__u32 zero = 0;
 	__u64 k = 1;
 
@@ -312,10 +351,14 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 		return;
 	a->weight = k;
 	a->last_walk_ns = now;
-	if (walk_user)
-		a->ustack = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK));
+	if (walk_user) {
+		a->ustack = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK),
+					&added);
+		if (added)
+			store_leaf(a->ustack, buf);
+	}
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0));
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added);
 	count(SWOFFCPU_CTR_STACK_WALKS, 1);
 }
 
@@ -492,6 +535,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 static __always_inline void seed_stacks(struct task_struct *t, struct task_acct *a, __u64 now)
 {
 	struct swoffcpu_stack *buf;
+	bool added;
 	__u32 zero = 0;
 
 	a->weight = 0;
@@ -504,7 +548,7 @@ static __always_inline void seed_stacks(struct task_struct *t, struct task_acct 
 	a->weight = 1;
 	a->ustack = walk_user ? SWOFFCPU_STACK_BEFORE : SWOFFCPU_STACK_NONE;
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0));
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0), &added);
 }
 
 /*

@@ -66,6 +66,23 @@ struct swoffcpu_stack {
 
 #define SWOFFCPU_STACK_NONE 0 /* not walked, or walks disabled */
 
+/*
+ * Frame-pointer walks lose the frames between the leaf and the first function
+ * that keeps a frame pointer (glibc's pthread_mutex_lock and its caller, say).
+ * For each new user stack, its leaf context is kept: registers and the top of
+ * the stack, from which user space recovers those frames (.eh_frame CFI, or
+ * scanning for return addresses).
+ */
+#define SWOFFCPU_LEAF_BYTES 512
+
+struct swoffcpu_user_leaf {
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u64 len;                        /* bytes of stack copied from sp */
+	__u8 stack[SWOFFCPU_LEAF_BYTES];
+};
+
 struct swoffcpu_stack_key {
 	__u32 tid;
 	__u32 state;

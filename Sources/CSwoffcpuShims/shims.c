@@ -101,6 +101,8 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.kernel_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
 	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.user_leaves, cfg->max_stacks ? cfg->max_stacks : 1);
+	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.stack_time,
 					       cfg->max_stack_time ? cfg->max_stack_time : 1);
 	return err;
@@ -161,6 +163,7 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
 	case SWOFFCPU_MAP_EXITS: return bpf_map__fd(skel->maps.exits);
 	case SWOFFCPU_MAP_USER_STACKS: return bpf_map__fd(skel->maps.user_stacks);
 	case SWOFFCPU_MAP_KERNEL_STACKS: return bpf_map__fd(skel->maps.kernel_stacks);
+	case SWOFFCPU_MAP_USER_LEAVES: return bpf_map__fd(skel->maps.user_leaves);
 	case SWOFFCPU_MAP_STACK_TIME: return bpf_map__fd(skel->maps.stack_time);
 	}
 	return -EINVAL;

@@ -49,6 +49,24 @@ enum KernelRecord {
         }
     }
 
+    /// Decodes the `user_leaves` map.
+    static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: StackData.UserLeaf] {
+        let vs = MemoryLayout<swoffcpu_user_leaf>.size
+        let stackOffset = MemoryLayout<swoffcpu_user_leaf>.offset(of: \swoffcpu_user_leaf.stack)!
+        var out: [UInt64: StackData.UserLeaf] = [:]
+        for i in 0..<count {
+            let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            let base = i * vs
+            let ip = values.loadUnaligned(fromByteOffset: base, as: UInt64.self)
+            let sp = values.loadUnaligned(fromByteOffset: base + 8, as: UInt64.self)
+            let bp = values.loadUnaligned(fromByteOffset: base + 16, as: UInt64.self)
+            let len = min(Int(values.loadUnaligned(fromByteOffset: base + 24, as: UInt64.self)), Int(SWOFFCPU_LEAF_BYTES))
+            let bytes = Array(values[(base + stackOffset)..<(base + stackOffset + len)])
+            out[id] = StackData.UserLeaf(ip: ip, sp: sp, bp: bp, stack: bytes)
+        }
+        return out
+    }
+
     /// Decodes the `stacks` map: id -> frames, leaf first.
     static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: [UInt64]] {
         let vs = MemoryLayout<swoffcpu_stack>.size

@@ -205,6 +205,9 @@ public final class TraceSession {
         try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
             data.userFrames = KernelRecord.stacks(keys: k, values: v, count: n)
         }
+        try dump(SWOFFCPU_MAP_USER_LEAVES, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
+            data.userLeaves = KernelRecord.leaves(keys: k, values: v, count: n)
+        }
         try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
             data.kernelFrames = KernelRecord.stacks(keys: k, values: v, count: n)
         }

@@ -38,7 +38,27 @@ public struct StackData: Sendable {
         }
     }
 
+    /// Registers and top of the user stack where a user stack was first walked: what a
+    /// frame-pointer walk misses between the leaf and the first frame-pointer frame is
+    /// recovered from it (see bpf/swoffcpu.h, `swoffcpu_user_leaf`).
+    public struct UserLeaf: Equatable, Sendable {
+        public var ip: UInt64
+        public var sp: UInt64
+        public var bp: UInt64
+        /// User stack bytes from `sp` up.
+        public var stack: [UInt8]
+
+        public init(ip: UInt64, sp: UInt64, bp: UInt64, stack: [UInt8]) {
+            self.ip = ip
+            self.sp = sp
+            self.bp = bp
+            self.stack = stack
+        }
+    }
+
     public var entries: [Entry]
+    /// Leaf contexts by user stack id.
+    public var userLeaves: [UInt64: UserLeaf] = [:]
     /// Frames of each stored stack, leaf first.
     public var userFrames: [UInt64: [UInt64]]
     public var kernelFrames: [UInt64: [UInt64]]

@@ -9,10 +9,6 @@ enum Diagnostics {
         text.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
     }
 
-    static func warn(_ message: String) {
-        write("swoffcpu: warning: \(message)\n")
-    }
-
     static func fail(_ error: Error, verbose: Bool) -> Never {
         var message = "\(error)"
         if let bpf = error as? BPFError {

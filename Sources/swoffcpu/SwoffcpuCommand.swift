@@ -44,6 +44,7 @@ struct Swoffcpu: ParsableCommand {
     var verbose = false
 
     func run() throws {
+        Log.bootstrap(verbose: verbose)
         do {
             let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
             try ReportOutput(output: output, stacks: stacks, targetDescription: result.targetDescription)

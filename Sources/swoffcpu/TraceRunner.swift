@@ -29,6 +29,7 @@ struct TraceRunner {
         let session = try TraceSession(options: options)
         swoffcpu_install_stop_signals()
         try session.start()
+        Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         // Symbols are taken while the targets live; a target that exits keeps its names.
         var resolver: StackResolver?
         if options.userStacks || options.kernelStacks {
@@ -51,14 +52,14 @@ struct TraceRunner {
             nanosleep(&nap, nil) // a stop signal cuts it short
         }
         status.clear()
-        if !why.isEmpty && verbose { Diagnostics.write("swoffcpu: \(why)\n") }
+        if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
         let report = try session.stop()
         var samples: [StackSample] = []
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
             samples = resolver.samples(report)
-            if verbose { for p in resolver.problems { Diagnostics.warn(p) } }
+            for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
         }
         let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
         return TraceResult(report: report, samples: samples, targetDescription: names.joined(separator: ", "))

@@ -1,0 +1,134 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed `AtomicFile.write`: which step, on which path, and the `errno` it left.
+public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Step: String, Sendable {
+        case createTemporary = "create a temporary file"
+        case write = "write"
+        case sync = "fsync"
+        case rename = "rename into place"
+    }
+
+    public var step: Step
+    /// The destination (or the temporary file for `.write`/`.sync`).
+    public var path: String
+    public var errno: Int32
+
+    public init(step: Step, path: String, errno: Int32) {
+        self.step = step
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        "cannot \(step.rawValue) \(path == "-" ? "standard output" : "'\(path)'"): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// Writes whole files so that readers see either the old content or the new one, never a part:
+/// the data goes to a temporary file in the destination's directory (`.NAME.tmp-XXXXXX`), which is
+/// fsync'ed and renamed over the destination; the directory is then fsync'ed so the rename survives
+/// a crash. On failure the temporary file is removed and the destination is untouched.
+///
+/// The path `-` means standard output (written directly, not synced).
+///
+/// The new file keeps the mode of the file it replaces; a new file gets `permissions` less the
+/// process umask (0644 under the usual umask 022), as `open(2)` would.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
+        var result: Result<Void, AtomicFileError> = .success(())
+        data.withUnsafeBytes { raw in
+            result = Result { () throws(AtomicFileError) in
+                try write(UnsafeRawBufferPointer(raw), to: path, permissions: permissions)
+            }
+        }
+        try result.get()
+    }
+
+    public static func write(_ text: String, to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
+        var text = text
+        var result: Result<Void, AtomicFileError> = .success(())
+        text.withUTF8 { buffer in
+            result = Result { () throws(AtomicFileError) in
+                try write(UnsafeRawBufferPointer(buffer), to: path, permissions: permissions)
+            }
+        }
+        try result.get()
+    }
+
+    private static func write(_ bytes: UnsafeRawBufferPointer, to path: String, permissions: mode_t) throws(AtomicFileError) {
+        if path == "-" {
+            fflush(nil) // anything print()ed before goes first
+            try writeAll(STDOUT_FILENO, bytes, path: path)
+            return
+        }
+        let (directory, name) = split(path)
+        var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw AtomicFileError(step: .createTemporary, path: path, errno: errno) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var closed = false
+        do throws(AtomicFileError) {
+            var existing = stat()
+            let mode = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : permissions & ~currentUmask()
+            _ = fchmod(fd, mode)
+            try writeAll(fd, bytes, path: temporary)
+            if fsync(fd) != 0 { throw AtomicFileError(step: .sync, path: temporary, errno: errno) }
+            closed = true
+            if close(fd) != 0 { throw AtomicFileError(step: .write, path: temporary, errno: errno) }
+            if rename(temporary, path) != 0 { throw AtomicFileError(step: .rename, path: path, errno: errno) }
+        } catch {
+            if !closed { _ = close(fd) }
+            _ = unlink(temporary)
+            throw error
+        }
+        // Make the rename durable. Some file systems refuse fsync on directories: not an error.
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            _ = close(directoryFD)
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(AtomicFileError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFileError(step: .write, path: path, errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Directory and last component: `a/b/c` -> (`a/b`, `c`), `c` -> (`.`, `c`), `/c` -> (`/`, `c`).
+    private static func split(_ path: String) -> (String, String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        let name = String(path[path.index(after: slash)...])
+        return (directory.isEmpty ? "/" : directory, name)
+    }
+
+    /// The umask, read from /proc/self/status on Linux (setting it to read it would race with other
+    /// threads creating files); 022 if that is not available.
+    private static func currentUmask() -> mode_t {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in status.split(separator: "\n") where line.hasPrefix("Umask:") {
+                let digits = line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces)
+                if let mask = mode_t(digits, radix: 8) { return mask }
+            }
+        }
+        #endif
+        return 0o022
+    }
+}

@@ -247,15 +247,19 @@ static __always_inline void enter(struct task_acct *a, struct task_struct *t, __
 {
 	__u32 s = a->state;
 
-	if (s < SWOFFCPU_NSTATES && now > a->since) {
+	/* Timestamps from two CPUs can be a hair out of order: never let `since`
+	 * move back, or the next interval would be counted twice. */
+	if (now > a->since) {
 		__u64 d = now - a->since;
 
-		a->ns[s] += d;
-		if (s != SWOFFCPU_ON_CPU && a->weight)
-			add_stack_time(a, t, s, d * a->weight);
+		if (s < SWOFFCPU_NSTATES) {
+			a->ns[s] += d;
+			if (s != SWOFFCPU_ON_CPU && a->weight)
+				add_stack_time(a, t, s, d * a->weight);
+		}
+		a->since = now;
 	}
 	a->state = state;
-	a->since = now;
 }
 
 static __always_inline __u64 mix(__u64 h, __u64 v)
@@ -479,7 +483,7 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 	r->tid = BPF_CORE_READ(t, pid);
 	r->tgid = BPF_CORE_READ(t, tgid);
 	r->start_ns = a->start_ns;
-	r->end_ns = end;
+	r->end_ns = end > a->since ? end : a->since; /* sum(ns) == end_ns - start_ns */
 	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
 		r->ns[i] = a->ns[i];
 	if (a->state < SWOFFCPU_NSTATES && end > a->since)

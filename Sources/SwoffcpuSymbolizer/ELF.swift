@@ -203,7 +203,7 @@ struct ELFImage {
     func appendSymbols(to builder: inout SymbolTableBuilder, includeDynsym: Bool = true) {
         for s in sections where s.type == ELFConst.shtSymtab || (includeDynsym && s.type == ELFConst.shtDynsym) {
             guard (s.flags & ELFConst.shfCompressed) == 0, s.size > 0, s.size <= UInt64(maxSingleRead) else { continue }
-            let entsize = s.entsize == 0 ? 24 : Int(s.entsize)
+            let entsize = s.entsize == 0 ? 24 : Int(clamping: s.entsize)
             guard entsize >= 24, entsize <= 1024 else { continue }
             guard Int(s.link) < sections.count, Int(s.link) > 0 else { continue }
             let strSec = sections[Int(s.link)]

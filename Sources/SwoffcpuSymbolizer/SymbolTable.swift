@@ -102,15 +102,23 @@ struct SymbolTableBuilder {
         let ub = nb.prefix { $0 == UInt8(ascii: "_") }.count
         if ua != ub { return ua < ub }
         if na.count != nb.count { return na.count < nb.count }
-        return na.lexicographicallyPrecedes(nb)
+        // Same length here: first differing byte decides.
+        var x = na.startIndex
+        var y = nb.startIndex
+        while x < na.endIndex {
+            if na[x] != nb[y] { return na[x] < nb[y] }
+            x += 1
+            y += 1
+        }
+        return false
     }
 
     func build() -> SymbolTable {
         let n = starts.count
         if n == 0 { return .empty }
-        let order = (0..<n).sorted { a, b in
-            if starts[a] != starts[b] { return starts[a] < starts[b] }
-            return better(a, b)
+        // Sort by address only (cheap), then pick the best name inside each run of equal starts.
+        let order = starts.withUnsafeBufferPointer { st in
+            (0..<n).sorted { a, b in st[a] < st[b] || (st[a] == st[b] && a < b) }
         }
         // Deduplicate equal starts: keep the best name, the largest size.
         var keep: [Int] = []
@@ -119,16 +127,18 @@ struct SymbolTableBuilder {
         keep.reserveCapacity(n)
         var i = 0
         while i < n {
-            let first = order[i]
-            var size = sizes[first]
-            var secEnd = sectionEnds[first]
+            var best = order[i]
+            var size = sizes[best]
+            var secEnd = sectionEnds[best]
             var j = i + 1
-            while j < n, starts[order[j]] == starts[first] {
-                size = max(size, sizes[order[j]])
-                secEnd = max(secEnd, sectionEnds[order[j]])
+            while j < n, starts[order[j]] == starts[best] {
+                let o = order[j]
+                if better(o, best) { best = o }
+                size = max(size, sizes[o])
+                secEnd = max(secEnd, sectionEnds[o])
                 j += 1
             }
-            keep.append(first)
+            keep.append(best)
             keepSize.append(size)
             keepSectionEnd.append(secEnd)
             i = j

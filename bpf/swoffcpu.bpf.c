@@ -72,6 +72,14 @@ struct task_acct {
 	__u64 weight;
 	__u64 last_walk_ns;
 	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
+	/* The futex of the current blocked interval, and who is waking it. */
+	__u64 futex_uaddr;
+	__u32 futex_op;
+	__u32 waker_tid;
+	__u32 waker_tgid;
+	__u32 pad;
+	__u64 waker_ustack;
+	__u64 waker_kstack;
 };
 
 struct {
@@ -147,6 +155,24 @@ struct {
 	__type(value, struct swoffcpu_stack_val);
 } stack_time SEC(".maps");
 
+/* Futex waits per (process, waiter, futex). Sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct swoffcpu_lock_key);
+	__type(value, struct swoffcpu_lock_val);
+} lock_waits SEC(".maps");
+
+/* Walked futex waits per (waiter stacks, waker and its stacks). Sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct swoffcpu_waker_key);
+	__type(value, struct swoffcpu_waker_val);
+} lock_wakers SEC(".maps");
+
 /* Per-CPU room to walk a stack into (too big for the 512-byte BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -179,9 +205,9 @@ static __always_inline __u32 task_state(struct task_struct *t)
  * Is the task sleeping inside a futex wait? The answer is in its saved user
  * registers: the syscall number (orig_ax) and the futex op (second argument).
  * Reading them here costs a few loads, where syscall hooks would run on every
- * syscall of the machine.
+ * syscall of the machine. On a wait, the futex address and op go to `a`.
  */
-static __always_inline bool in_futex_wait(struct task_struct *t)
+static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acct *a)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	long nr;
@@ -190,21 +216,29 @@ static __always_inline bool in_futex_wait(struct task_struct *t)
 	if (!regs)
 		return false;
 	nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr == NR_futex_waitv || nr == NR_futex_wait)
-		return true;
-	if (nr != NR_futex)
+	if (nr == NR_futex) {
+		cmd = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+		if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI &&
+		    cmd != FUTEX_LOCK_PI2 && cmd != FUTEX_WAIT_REQUEUE_PI)
+			return false;
+	} else if (nr == NR_futex_wait) {
+		cmd = SWOFFCPU_OP_FUTEX_WAIT2;
+	} else if (nr == NR_futex_waitv) {
+		cmd = SWOFFCPU_OP_FUTEX_WAITV;
+	} else {
 		return false;
-	cmd = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
-	return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
-	       cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI;
+	}
+	a->futex_uaddr = BPF_CORE_READ(regs, di);
+	a->futex_op = cmd;
+	return true;
 }
 
 /* The off-CPU state of a task that is not runnable, from its task state. */
-static __always_inline __u32 sleep_state(struct task_struct *t, __u32 tstate)
+static __always_inline __u32 sleep_state(struct task_struct *t, struct task_acct *a, __u32 tstate)
 {
 	if (tstate & TASK_UNINTERRUPTIBLE)
 		return SWOFFCPU_SLEEP_D;
-	if (in_futex_wait(t))
+	if (in_futex_wait(t, a))
 		return SWOFFCPU_BLOCKED;
 	return SWOFFCPU_SLEEP;
 }
@@ -396,7 +430,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		if (preempt || prev_state == TASK_RUNNING)
 			enter(a, prev, SWOFFCPU_RUNNABLE, now);
 		else
-			enter(a, prev, sleep_state(prev, prev_state), now);
+			enter(a, prev, sleep_state(prev, a, prev_state), now);
 		a->switches++;
 		walk_stacks(ctx, a, now);
 		count(SWOFFCPU_CTR_EVENTS, 1);
@@ -416,6 +450,62 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
+/*
+ * The end of a futex wait: sum it per lock (every wait), and, when the wait's
+ * stacks were walked, who woke it (its releaser), weighted like stack time.
+ */
+static __always_inline void end_futex_wait(struct task_struct *p, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_lock_key lk = {};
+	struct swoffcpu_lock_val *lv, nlv = {};
+	__u64 d = now > a->since ? now - a->since : 0;
+
+	lk.tgid = BPF_CORE_READ(p, tgid);
+	lk.tid = BPF_CORE_READ(p, pid);
+	lk.uaddr = a->futex_uaddr;
+	lk.op = a->futex_op;
+	lv = bpf_map_lookup_elem(&lock_waits, &lk);
+	if (!lv) {
+		if (bpf_map_update_elem(&lock_waits, &lk, &nlv, BPF_NOEXIST) && bpf_map_lookup_elem(&lock_waits, &lk) == NULL) {
+			count(SWOFFCPU_CTR_LOCKS_FULL, 1);
+			count(SWOFFCPU_CTR_LOCKS_FULL_NS, d);
+			goto wakers;
+		}
+		lv = bpf_map_lookup_elem(&lock_waits, &lk);
+		if (!lv)
+			goto wakers;
+	}
+	__sync_fetch_and_add(&lv->wait_ns, d);
+	__sync_fetch_and_add(&lv->waits, 1);
+	if (d > lv->max_wait_ns)
+		lv->max_wait_ns = d;
+
+wakers:
+	if (a->weight && a->waker_tid) {
+		struct swoffcpu_waker_key wk = {
+			.tgid = lk.tgid,
+			.waiter_tid = lk.tid,
+			.uaddr = a->futex_uaddr,
+			.waiter_user_stack = a->ustack,
+			.waiter_kernel_stack = a->kstack,
+			.waker_tid = a->waker_tid,
+			.waker_tgid = a->waker_tgid,
+			.waker_user_stack = a->waker_ustack,
+			.waker_kernel_stack = a->waker_kstack,
+		};
+		struct swoffcpu_waker_val *wv, nwv = { .weighted_ns = d * a->weight, .wakeups = 1 };
+
+		wv = bpf_map_lookup_elem(&lock_wakers, &wk);
+		if (wv) {
+			__sync_fetch_and_add(&wv->weighted_ns, d * a->weight);
+			__sync_fetch_and_add(&wv->wakeups, 1);
+		} else if (bpf_map_update_elem(&lock_wakers, &wk, &nwv, BPF_NOEXIST)) {
+			count(SWOFFCPU_CTR_WAKERS_FULL, 1);
+		}
+	}
+	a->waker_tid = 0;
+}
+
 static __always_inline int handle_wakeup(struct task_struct *p)
 {
 	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
@@ -430,9 +520,48 @@ static __always_inline int handle_wakeup(struct task_struct *p)
 	now = event_time();
 	if (!now)
 		return 0;
+	if (a->state == SWOFFCPU_BLOCKED)
+		end_futex_wait(p, a, now);
 	enter(a, p, SWOFFCPU_RUNNABLE, now);
 	a->wakeups++;
 	count(SWOFFCPU_CTR_EVENTS, 1);
+	return 0;
+}
+
+/*
+ * sched_waking runs in the waker's own context (sched_wakeup may run later, on
+ * the wakee's CPU): the place to note who releases a blocked thread, and to walk
+ * the waker's stacks when the wait's own stacks were walked.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(on_waking, struct task_struct *p)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
+	struct task_struct *cur;
+	struct swoffcpu_stack *buf;
+	bool added = false;
+	__u32 zero = 0;
+
+	if (!a || a->state != SWOFFCPU_BLOCKED)
+		return 0;
+	cur = bpf_get_current_task_btf();
+	a->waker_tid = cur->pid;
+	a->waker_tgid = cur->tgid;
+	a->waker_ustack = SWOFFCPU_STACK_NONE;
+	a->waker_kstack = SWOFFCPU_STACK_NONE;
+	if (!a->weight)
+		return 0;
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf)
+		return 0;
+	if (walk_user && cur->mm) {
+		a->waker_ustack = store_stack(&user_stacks, buf,
+					      bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added);
+		if (added)
+			store_leaf(a->waker_ustack, buf);
+	}
+	if (walk_kernel)
+		a->waker_kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added);
 	return 0;
 }
 
@@ -594,7 +723,7 @@ int seed_threads(struct bpf_iter__task *ctx)
 	else if (tstate == TASK_RUNNING)
 		a->state = SWOFFCPU_RUNNABLE;
 	else
-		a->state = sleep_state(t, tstate);
+		a->state = sleep_state(t, a, tstate);
 	a->since = now;
 	a->start_ns = now;
 	a->flags = SWOFFCPU_F_SEEDED;
@@ -619,10 +748,13 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (!a)
 		return 0;
 	end = window_end_ns;
-	if (end)
+	if (end) {
 		/* Final: close the open interval in the storage itself, adding its stack
-		 * time once; an exit after this (frozen) adds nothing. */
+		 * (and lock) time once; an exit after this (frozen) adds nothing. */
+		if (a->state == SWOFFCPU_BLOCKED)
+			end_futex_wait(t, a, end);
 		enter(a, t, a->state, end);
+	}
 	else
 		end = bpf_ktime_get_ns(); /* a live look while tracing */
 	fill_rec(&r, t, a, end);

@@ -101,6 +101,46 @@ struct swoffcpu_stack_val {
 #define SWOFFCPU_STACK_BEFORE   3 /* off-CPU since before the trace: user stack not readable */
 #define SWOFFCPU_STACK_ERR_NOMEM 4 /* not stored: allocation failed or map busy */
 
+/*
+ * Locks. Every futex wait is summed per (process, futex address, waiting thread)
+ * in `lock_waits`: exact, not sampled. The wakeups that end walked waits also
+ * record who woke the waiter (the releaser, as Go's mutex profile attributes
+ * contention to the unlocker) in `lock_wakers`, with both threads' stacks.
+ */
+struct swoffcpu_lock_key {
+	__u32 tgid;
+	__u32 tid;         /* the waiter */
+	__u64 uaddr;       /* futex word (for futex_waitv: the waitv array) */
+	__u32 op;          /* futex command (FUTEX_* & FUTEX_CMD_MASK), or SWOFFCPU_OP_* */
+	__u32 pad;
+};
+
+#define SWOFFCPU_OP_FUTEX_WAIT2  0x100 /* futex_wait(2), futex2 */
+#define SWOFFCPU_OP_FUTEX_WAITV  0x101 /* futex_waitv(2): uaddr is the waitv array */
+
+struct swoffcpu_lock_val {
+	__u64 wait_ns;     /* blocked time */
+	__u64 waits;
+	__u64 max_wait_ns;
+};
+
+struct swoffcpu_waker_key {
+	__u32 tgid;
+	__u32 waiter_tid;
+	__u64 uaddr;
+	__u64 waiter_user_stack;
+	__u64 waiter_kernel_stack;
+	__u32 waker_tid;
+	__u32 waker_tgid;
+	__u64 waker_user_stack;
+	__u64 waker_kernel_stack;
+};
+
+struct swoffcpu_waker_val {
+	__u64 weighted_ns; /* wait ended by these wakeups, weighted like stack time */
+	__u64 wakeups;
+};
+
 /* Index of per-CPU counters in the `counters` map. */
 #define SWOFFCPU_CTR_EVENTS         0 /* scheduler events handled for traced threads */
 #define SWOFFCPU_CTR_STORAGE_FAIL   1 /* threads that could not get task storage: not traced */
@@ -111,6 +151,9 @@ struct swoffcpu_stack_val {
 #define SWOFFCPU_CTR_STACK_TIME_FULL 6 /* intervals not summed: `stack_time` map full */
 #define SWOFFCPU_CTR_SWITCH_OUTS     7 /* switch-outs of traced threads */
 #define SWOFFCPU_CTR_STACK_BUSY      8 /* stacks not stored: allocation failed, or map busy */
+#define SWOFFCPU_CTR_LOCKS_FULL      9 /* futex waits not summed: `lock_waits` full */
+#define SWOFFCPU_CTR_LOCKS_FULL_NS  10 /* the blocked time they covered */
+#define SWOFFCPU_CTR_WAKERS_FULL    11 /* wakeups not recorded: `lock_wakers` full */
 #define SWOFFCPU_NCOUNTERS          12
 
 #endif /* SWOFFCPU_H */

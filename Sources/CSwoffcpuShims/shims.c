@@ -103,6 +103,10 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.user_leaves, cfg->max_stacks ? cfg->max_stacks : 1);
 	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.lock_waits, cfg->max_locks ? cfg->max_locks : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.lock_wakers, cfg->max_locks ? cfg->max_locks : 1);
+	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.stack_time,
 					       cfg->max_stack_time ? cfg->max_stack_time : 1);
 	return err;
@@ -117,11 +121,11 @@ int swoffcpu_attach(struct swoffcpu_bpf *skel)
 {
 	/* The iterators are attached on demand by swoffcpu_run_iter. */
 	struct bpf_program *progs[] = {
-		skel->progs.on_fork, skel->progs.on_exit, skel->progs.on_wakeup,
+		skel->progs.on_fork, skel->progs.on_exit, skel->progs.on_waking, skel->progs.on_wakeup,
 		skel->progs.on_wakeup_new, skel->progs.on_switch,
 	};
 	struct bpf_link **links[] = {
-		&skel->links.on_fork, &skel->links.on_exit, &skel->links.on_wakeup,
+		&skel->links.on_fork, &skel->links.on_exit, &skel->links.on_waking, &skel->links.on_wakeup,
 		&skel->links.on_wakeup_new, &skel->links.on_switch,
 	};
 
@@ -139,8 +143,8 @@ int swoffcpu_attach(struct swoffcpu_bpf *skel)
 void swoffcpu_detach(struct swoffcpu_bpf *skel)
 {
 	struct bpf_link **links[] = {
-		&skel->links.on_switch, &skel->links.on_wakeup, &skel->links.on_wakeup_new,
-		&skel->links.on_fork, &skel->links.on_exit,
+		&skel->links.on_switch, &skel->links.on_waking, &skel->links.on_wakeup,
+		&skel->links.on_wakeup_new, &skel->links.on_fork, &skel->links.on_exit,
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
@@ -164,6 +168,8 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
 	case SWOFFCPU_MAP_USER_STACKS: return bpf_map__fd(skel->maps.user_stacks);
 	case SWOFFCPU_MAP_KERNEL_STACKS: return bpf_map__fd(skel->maps.kernel_stacks);
 	case SWOFFCPU_MAP_USER_LEAVES: return bpf_map__fd(skel->maps.user_leaves);
+	case SWOFFCPU_MAP_LOCK_WAITS: return bpf_map__fd(skel->maps.lock_waits);
+	case SWOFFCPU_MAP_LOCK_WAKERS: return bpf_map__fd(skel->maps.lock_wakers);
 	case SWOFFCPU_MAP_STACK_TIME: return bpf_map__fd(skel->maps.stack_time);
 	}
 	return -EINVAL;

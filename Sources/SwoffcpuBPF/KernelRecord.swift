@@ -49,6 +49,30 @@ enum KernelRecord {
         }
     }
 
+    static func lockWaits(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [LockData.Wait] {
+        let ks = MemoryLayout<swoffcpu_lock_key>.size, vs = MemoryLayout<swoffcpu_lock_val>.size
+        return (0..<count).map { i in
+            let k = keys.loadUnaligned(fromByteOffset: i * ks, as: swoffcpu_lock_key.self)
+            let v = values.loadUnaligned(fromByteOffset: i * vs, as: swoffcpu_lock_val.self)
+            return LockData.Wait(tgid: Int32(bitPattern: k.tgid), tid: Int32(bitPattern: k.tid), uaddr: k.uaddr,
+                                 op: LockData.Op(raw: k.op), waitNs: v.wait_ns, waits: v.waits, maxWaitNs: v.max_wait_ns)
+        }
+    }
+
+    static func lockWakers(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [LockData.Waker] {
+        let ks = MemoryLayout<swoffcpu_waker_key>.size, vs = MemoryLayout<swoffcpu_waker_val>.size
+        return (0..<count).map { i in
+            let k = keys.loadUnaligned(fromByteOffset: i * ks, as: swoffcpu_waker_key.self)
+            let v = values.loadUnaligned(fromByteOffset: i * vs, as: swoffcpu_waker_val.self)
+            return LockData.Waker(
+                tgid: Int32(bitPattern: k.tgid), waiterTid: Int32(bitPattern: k.waiter_tid), uaddr: k.uaddr,
+                waiterUserStack: k.waiter_user_stack, waiterKernelStack: k.waiter_kernel_stack,
+                wakerTid: Int32(bitPattern: k.waker_tid), wakerTgid: Int32(bitPattern: k.waker_tgid),
+                wakerUserStack: k.waker_user_stack, wakerKernelStack: k.waker_kernel_stack,
+                weightedNs: v.weighted_ns, wakeups: v.wakeups)
+        }
+    }
+
     /// Decodes the `user_leaves` map.
     static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: StackData.UserLeaf] {
         let vs = MemoryLayout<swoffcpu_user_leaf>.size

@@ -22,6 +22,8 @@ public struct TraceOptions: Sendable {
     /// Entries of the kernel's stack maps; nil: sized from the targets' thread count.
     public var maxStacks: UInt32?
     public var maxStackTime: UInt32?
+    /// Entries of the kernel's lock maps; nil: sized from the targets' thread count.
+    public var maxLocks: UInt32?
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -58,7 +60,7 @@ public final class TraceSession {
     private var names: [Int32: String] = [:]
     private(set) public var windowStartNs: UInt64 = 0
     /// Entries of the kernel's stack maps, as configured.
-    public private(set) var mapSizes: (stacks: UInt32, stackTime: UInt32) = (0, 0)
+    public private(set) var mapSizes: (stacks: UInt32, stackTime: UInt32, locks: UInt32) = (0, 0, 0)
     private var started = false
     private var stopped = false
 
@@ -88,7 +90,7 @@ public final class TraceSession {
             follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
             walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
             walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
-            max_stacks: sizes.stacks, max_stack_time: sizes.stackTime)
+            max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks)
         err = swoffcpu_configure(skel, &config)
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
@@ -168,30 +170,49 @@ public final class TraceSession {
             seeds: seeds, exits: sink.records, dump: live,
             processNames: names, exitedPids: exitedPids, lost: lost).build()
         if options.stacksEnabled { report.stacks = try readStacks() }
+        report.locks = try readLocks()
         return report
     }
 
     /// Default map sizes: room for every thread's stacks with a wide margin (the maps
     /// are not preallocated: an entry costs memory only once used).
-    static func mapSizes(threads: Int, options: TraceOptions) -> (stacks: UInt32, stackTime: UInt32) {
+    static func mapSizes(threads: Int, options: TraceOptions) -> (stacks: UInt32, stackTime: UInt32, locks: UInt32) {
         let stacks = options.maxStacks ?? UInt32(clamping: max(131_072, threads * 64))
         let stackTime = options.maxStackTime ?? UInt32(clamping: max(262_144, threads * 128))
-        return (stacks, stackTime)
+        let locks = options.maxLocks ?? UInt32(clamping: max(65_536, threads * 32))
+        return (stacks, stackTime, locks)
+    }
+
+    /// Reads a whole hash map and hands its keys and values to `body`.
+    private func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
+                      _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
+        guard let skel else { return }
+        var keys: UnsafeMutableRawPointer?, values: UnsafeMutableRawPointer?
+        var count: UInt32 = 0
+        let err = swoffcpu_map_dump(swoffcpu_map_fd(skel, map), UInt32(keySize), UInt32(valueSize),
+                                    &keys, &values, &count)
+        defer { free(keys); free(values) }
+        if err != 0 { throw BPFError("reading the kernel's maps", errno: err) }
+        body(UnsafeRawBufferPointer(start: keys, count: Int(count) * keySize),
+             UnsafeRawBufferPointer(start: values, count: Int(count) * valueSize), Int(count))
+    }
+
+    private func readLocks() throws -> LockData {
+        var data = LockData(waitsDropped: counter(SWOFFCPU_CTR_LOCKS_FULL),
+                            waitsDroppedNs: counter(SWOFFCPU_CTR_LOCKS_FULL_NS),
+                            wakersDropped: counter(SWOFFCPU_CTR_WAKERS_FULL))
+        try dump(SWOFFCPU_MAP_LOCK_WAITS, keySize: MemoryLayout<swoffcpu_lock_key>.size,
+                 valueSize: MemoryLayout<swoffcpu_lock_val>.size) { k, v, n in
+            data.waits = KernelRecord.lockWaits(keys: k, values: v, count: n)
+        }
+        try dump(SWOFFCPU_MAP_LOCK_WAKERS, keySize: MemoryLayout<swoffcpu_waker_key>.size,
+                 valueSize: MemoryLayout<swoffcpu_waker_val>.size) { k, v, n in
+            data.wakers = KernelRecord.lockWakers(keys: k, values: v, count: n)
+        }
+        return data
     }
 
     private func readStacks() throws -> StackData {
-        guard let skel else { return StackData() }
-        func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
-                  _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
-            var keys: UnsafeMutableRawPointer?, values: UnsafeMutableRawPointer?
-            var count: UInt32 = 0
-            let err = swoffcpu_map_dump(swoffcpu_map_fd(skel, map), UInt32(keySize), UInt32(valueSize),
-                                        &keys, &values, &count)
-            defer { free(keys); free(values) }
-            if err != 0 { throw BPFError("reading the stack maps", errno: err) }
-            body(UnsafeRawBufferPointer(start: keys, count: Int(count) * keySize),
-                 UnsafeRawBufferPointer(start: values, count: Int(count) * valueSize), Int(count))
-        }
         var data = StackData(
             switchOuts: counter(SWOFFCPU_CTR_SWITCH_OUTS), walks: counter(SWOFFCPU_CTR_STACK_WALKS),
             stacksDropped: counter(SWOFFCPU_CTR_STACK_FULL), stacksNotStored: counter(SWOFFCPU_CTR_STACK_BUSY),

@@ -7,6 +7,8 @@ public struct TraceReport: Sendable {
     public var lost: LostCounts
     /// Off-CPU stacks, when they were walked (nil with --no-stacks).
     public var stacks: StackData? = nil
+    /// Futex waits per lock, and who released them.
+    public var locks: LockData? = nil
 
     public init(windowStartNs: UInt64, windowEndNs: UInt64, processes: [ProcessReport], lost: LostCounts) {
         self.windowStartNs = windowStartNs

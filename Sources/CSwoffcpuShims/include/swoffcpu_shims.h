@@ -29,6 +29,7 @@ struct swoffcpu_config {
 	uint32_t walk_one_in;     /* 1 = walk every switch-out */
 	uint32_t max_stacks;      /* entries of `user_stacks` and of `kernel_stacks` */
 	uint32_t max_stack_time;  /* entries of `stack_time` */
+	uint32_t max_locks;       /* entries of `lock_waits` and of `lock_wakers` */
 };
 int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg);
 int swoffcpu_load(struct swoffcpu_bpf *skel);
@@ -46,6 +47,8 @@ enum swoffcpu_map_id {
 	SWOFFCPU_MAP_USER_STACKS,
 	SWOFFCPU_MAP_KERNEL_STACKS,
 	SWOFFCPU_MAP_USER_LEAVES,
+	SWOFFCPU_MAP_LOCK_WAITS,
+	SWOFFCPU_MAP_LOCK_WAKERS,
 	SWOFFCPU_MAP_STACK_TIME,
 };
 

@@ -225,43 +225,90 @@ enum NameSimplifier {
     }
 
     /// Swift: `Fixture.Worker.deepWork(count: Swift.Int) -> Swift.Int` → `Fixture.Worker.deepWork(count:)`.
-    /// Argument lists become their labels (`_:` when unlabeled), ` -> T` return types are dropped.
+    /// Argument lists become their labels (`_:` when unlabeled), ` -> T` return types are dropped,
+    /// closure signatures go (`closure #1 (Swift.Int) -> () in f()` → `closure #1 in f()`), and so
+    /// do accessor and property types (`x.getter : Swift.Int` → `x.getter`).
     static func swift(_ full: String) -> String {
-        let c = Array(full)
+        let c = Array(dropTypeAnnotation(full))
         var out = ""
         var i = 0
         while i < c.count {
             let ch = c[i]
-            if ch == "(" && i > 0 && (c[i - 1].isLetter || c[i - 1].isNumber || c[i - 1] == "_" || c[i - 1] == ">" || c[i - 1] == "`") {
-                // An argument list: find its end.
-                var depth = 0
-                var j = i
-                while j < c.count {
-                    if c[j] == "(" || c[j] == "<" || c[j] == "[" { depth += 1 }
-                    if c[j] == ")" || c[j] == "]" || (c[j] == ">" && !(j > 0 && c[j - 1] == "-")) { depth -= 1 }
-                    if depth == 0 { break }
-                    j += 1
-                }
-                if j >= c.count { out.append(contentsOf: c[i...]); break }
-                out += "(" + labels(String(c[(i + 1)..<j])) + ")"
-                i = j + 1
-                // Drop " -> ReturnType" (and "async", "throws" markers) up to " in " or the end.
-                var k = i
-                while k < c.count, c[k] == " " { k += 1 }
-                let restStr = String(c[k...])
-                if restStr.hasPrefix("->") || restStr.hasPrefix("async") || restStr.hasPrefix("throws") {
-                    if let r = restStr.range(of: " in ") {
-                        i = k + restStr.distance(from: restStr.startIndex, to: r.lowerBound)
+            if ch == "(" {
+                let prev: Character? = i > 0 ? c[i - 1] : nil
+                let isCall = prev.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ">" || $0 == "`" } ?? false
+                let isSpaced = prev == " "
+                if isCall || isSpaced {
+                    guard let j = matchingParen(c, from: i) else { out.append(contentsOf: c[i...]); break }
+                    let after = j + 1
+                    let tail = String(c[after...])
+                    let isSignature = tail.hasPrefix(" ->") || tail.hasPrefix(" async") || tail.hasPrefix(" throws")
+                    if isCall {
+                        out += "(" + labels(String(c[(i + 1)..<j])) + ")"
+                        i = after
+                    } else if isSignature {
+                        // A function type after "closure #1 ": drop it with its result, keep " in …".
+                        i = after
+                        if out.hasSuffix(" ") { out.removeLast() }
                     } else {
-                        i = c.count
+                        out.append(ch)
+                        i += 1
+                        continue
                     }
+                    if isSignature || isCall {
+                        // Drop " -> ReturnType" (and "async", "throws") up to " in " or the end.
+                        var k = i
+                        while k < c.count, c[k] == " " { k += 1 }
+                        let restStr = String(c[k...])
+                        if restStr.hasPrefix("->") || restStr.hasPrefix("async") || restStr.hasPrefix("throws") {
+                            if let r = restStr.range(of: " in ") {
+                                i = k + restStr.distance(from: restStr.startIndex, to: r.lowerBound)
+                            } else {
+                                i = c.count
+                            }
+                        }
+                    }
+                    continue
                 }
-                continue
             }
             out.append(ch)
             i += 1
         }
         return out
+    }
+
+    private static func matchingParen(_ c: [Character], from i: Int) -> Int? {
+        var depth = 0
+        var j = i
+        while j < c.count {
+            if c[j] == "(" || c[j] == "<" || c[j] == "[" { depth += 1 }
+            if c[j] == ")" || c[j] == "]" || (c[j] == ">" && !(j > 0 && c[j - 1] == "-")) { depth -= 1 }
+            if depth == 0 { return j }
+            j += 1
+        }
+        return nil
+    }
+
+    /// `Foo.x.getter : Swift.Int` → `Foo.x.getter`; keeps conformances (`T : P in Module`).
+    private static func dropTypeAnnotation(_ s: String) -> String {
+        let c = Array(s)
+        var depth = 0
+        var last: Int? = nil
+        var k = 0
+        while k < c.count {
+            switch c[k] {
+            case "(", "<", "[": depth += 1
+            case ")", "]": depth -= 1
+            case ">" where !(k > 0 && c[k - 1] == "-"): depth -= 1
+            case ":" where depth == 0 && k > 0 && c[k - 1] == " " && k + 1 < c.count && c[k + 1] == " ": last = k - 1
+            default: break
+            }
+            k += 1
+        }
+        guard let cut = last else { return s }
+        let tail = String(c[cut...])
+        if tail.contains(" in ") { return s }
+        return String(c[..<cut])
     }
 
     private static func labels(_ args: String) -> String {

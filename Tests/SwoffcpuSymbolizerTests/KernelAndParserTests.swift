@@ -157,7 +157,23 @@ import Testing
         #expect(Demangler.demangle("$s4main3fooyyF", style: .noArguments) == "main.foo()")
         #expect(Demangler.demangle("$s4main1fySiSS_SbtF", style: .noArguments) == "main.f(_:_:)")
         #expect(Demangler.demangle("$sSi") == "Swift.Int")
+        #expect(Demangler.demangle("$sSi9magnitudeSuvg") == "Swift.Int.magnitude.getter : Swift.UInt")
+        #expect(Demangler.demangle("$sSi9magnitudeSuvg", style: .noArguments) == "Swift.Int.magnitude.getter")
         #expect(Demangler.demangle("$sgarbage!!") == "$sgarbage!!")
+    }
+
+    /// Checks the Swift simplifier on closures, accessors, conformances and generic contexts.
+    @Test func swiftSimplifier() {
+        #expect(NameSimplifier.swift("closure #1 (Swift.Int) -> () in SwiftFixture.main() -> ()") == "closure #1 in SwiftFixture.main()")
+        #expect(NameSimplifier.swift("partial apply forwarder for closure #2 (Swift.UnsafeRawBufferPointer) throws -> Swift.UInt16 in M.A.u16(at: Swift.Int) -> Swift.Optional<Swift.UInt16>")
+            == "partial apply forwarder for closure #2 in M.A.u16(at:)")
+        #expect(NameSimplifier.swift("Swift._NativeDictionary.subscript.getter : (_: A, isUnique: Swift.Bool) -> Swift.Optional<B>")
+            == "Swift._NativeDictionary.subscript.getter")
+        #expect(NameSimplifier.swift("protocol witness table for Swift.Int128 : Swift.FixedWidthInteger in Swift")
+            == "protocol witness table for Swift.Int128 : Swift.FixedWidthInteger in Swift")
+        #expect(NameSimplifier.swift("Swift.Set.isSubset<A where A == A1.Element, A1: Swift.Sequence>(of: A1) -> Swift.Bool")
+            == "Swift.Set.isSubset<A where A == A1.Element, A1: Swift.Sequence>(of:)")
+        #expect(NameSimplifier.swift("M.f(_: Swift.Int, _: (Swift.Int) -> Swift.Int) async throws -> Swift.Int") == "M.f(_:_:)")
     }
 
     /// Checks Rust legacy demangling: escapes decoded, hash dropped.

@@ -79,6 +79,10 @@ struct Fixtures: Sendable {
         let dir = NSTemporaryDirectory() + "swoffcpu-sym-fixtures-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Remove the fixtures when the test process ends (no capture: a C function pointer).
+        atexit {
+            try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "swoffcpu-sym-fixtures-\(getpid())")
+        }
         func copySource(_ name: String, as dest: String) throws -> String {
             let to = "\(dir)/\(dest)"
             try? FileManager.default.removeItem(atPath: to)

@@ -159,6 +159,11 @@ import Testing
         defer { p.stop() }
         // Inside the target's namespace only: the path now names the C++ fixture.
         try run(["nsenter", "-t", String(p.pid), "-m", "mount", "--bind", f.cpp, copy])
+        var seen = stat(), mapped = stat()
+        #expect(stat("/proc/\(p.pid)/root\(copy)", &seen) == 0 && stat(copy, &mapped) == 0)
+        #expect(seen.st_ino != mapped.st_ino)  // the path in its namespace is another file now
+        let entry = try Symbolizer().snapshotProcess(pid: p.pid).mapEntries.first { $0.path == copy }
+        #expect(entry?.inode == UInt64(mapped.st_ino) && entry?.deleted == false)
         let syms = try Symbolizer().snapshotProcess(pid: p.pid)
         #expect(syms.symbolize(try p.value("alpha")).name == "fixture_alpha")
         #expect(syms.symbolize(try p.value("beta")).name == "fixture_static_beta")

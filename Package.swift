@@ -37,7 +37,8 @@ let package = Package(
         ),
         .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore"]),
         .testTarget(name: "SwoffcpuExportTests", dependencies: ["SwoffcpuExport", "SwoffcpuCore"]),
-        .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer"]),
+        // Fixture sources (*.c.txt, …) are compiled by the tests at run time.
+        .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer"], exclude: ["Fixtures"]),
         // Root only: loads the real BPF programs against workloads built by the tests.
         .testTarget(
             name: "SwoffcpuIntegrationTests",

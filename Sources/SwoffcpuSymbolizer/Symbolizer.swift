@@ -11,13 +11,17 @@ final class ElfModule: Sendable {
     let symbols: SymbolTable
     /// The separate debug file whose .symtab was merged in, if any.
     let debugFile: String?
+    /// The file's `.eh_frame` CFI (leaf-frame recovery, Unwind/), nil when it has none.
+    let unwindInfo: EhFrameUnwindInfo?
 
-    init(path: String, buildID: [UInt8]?, loads: [LoadSegment], symbols: SymbolTable, debugFile: String?) {
+    init(path: String, buildID: [UInt8]?, loads: [LoadSegment], symbols: SymbolTable, debugFile: String?,
+         unwindInfo: EhFrameUnwindInfo? = nil) {
         self.path = path
         self.buildID = buildID
         self.loads = loads
         self.symbols = symbols
         self.debugFile = debugFile
+        self.unwindInfo = unwindInfo
     }
 
     var buildIDHex: String? { buildID.map { $0.map { String(format: "%02x", $0) }.joined() } }
@@ -191,7 +195,8 @@ public final class Symbolizer: @unchecked Sendable {
             debugPath = path
         }
         let m = ElfModule(path: originalPath, buildID: image.buildID, loads: image.loads,
-                          symbols: builder.build(), debugFile: debugPath)
+                          symbols: builder.build(), debugFile: debugPath,
+                          unwindInfo: EhFrameUnwindInfo(sections: image.sections, source: source))
         lock.lock()
         defer { lock.unlock() }
         if let id = image.buildID {
@@ -276,7 +281,8 @@ public final class Symbolizer: @unchecked Sendable {
             }
             var builder = SymbolTableBuilder()
             image.appendSymbols(to: &builder)
-            let m = ElfModule(path: "[vdso]", buildID: image.buildID, loads: image.loads, symbols: builder.build(), debugFile: nil)
+            let m = ElfModule(path: "[vdso]", buildID: image.buildID, loads: image.loads, symbols: builder.build(), debugFile: nil,
+                              unwindInfo: EhFrameUnwindInfo(sections: image.sections, source: MemoryByteSource(bytes: b)))
             if let id = image.buildID {
                 lock.lock()
                 byBuildID[id] = m

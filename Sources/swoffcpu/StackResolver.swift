@@ -65,9 +65,14 @@ struct StackResolver {
 
     private func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
         if let m = marker(id) { return m }
-        guard let ips = data.userFrames[id] else { return ["[lost: stack map full]"] }
+        guard var ips = data.userFrames[id] else { return ["[lost: stack map full]"] }
         guard let symbols = processes[tgid] else {
             return ips.map { "[unknown]+0x" + String($0, radix: 16) }
+        }
+        // Frames the frame-pointer walk missed below the leaf (glibc keeps no frame pointers),
+        // recovered from the leaf context with .eh_frame CFI.
+        if let leaf = data.userLeaves[id] {
+            ips = symbols.mergedUserStack(ip: leaf.ip, sp: leaf.sp, bp: leaf.bp, stack: leaf.stack, fpFrames: ips)
         }
         return symbols.symbolize(ips).map(\.name)
     }

@@ -3,9 +3,11 @@ import Foundation
 import Glibc
 #endif
 
-/// Compiles the C workloads (Workloads/*.c) once per test run into a private
-/// temporary directory, with the flags profilers expect:
-/// `cc -O1 -g -fno-omit-frame-pointer -pthread`.
+/// Compiles the C workloads (Workloads/*.c) once per test run, with the flags
+/// profilers expect (`cc -O1 -g -fno-omit-frame-pointer -pthread`), into
+/// $TMPDIR/swoffcpu-workloads-UID: reused across runs (each run recompiles;
+/// a binary is written under a temporary name, then renamed into place, so
+/// concurrent runs never see a partial file).
 final class WorkloadBuilder: @unchecked Sendable {
     static let shared = WorkloadBuilder()
 
@@ -35,18 +37,20 @@ final class WorkloadBuilder: @unchecked Sendable {
         defer { lock.unlock() }
         if let path = built[name] { return path }
         if outputDir == nil {
-            var template = Array((NSTemporaryDirectory() + "/swoffcpu-workloads-XXXXXX").utf8CString)
-            guard let dir = mkdtemp(&template) else {
-                throw Procfs.Failure(description: "mkdtemp: \(String(cString: strerror(errno)))")
+            let dir = NSTemporaryDirectory() + "/swoffcpu-workloads-\(geteuid())"
+            if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+                throw Procfs.Failure(description: "mkdir \(dir): \(String(cString: strerror(errno)))")
             }
-            outputDir = String(cString: dir)
+            outputDir = dir
         }
         let src = Self.sourceDir
         let out = outputDir! + "/" + name
+        let tmp = out + ".\(getpid()).tmp"
         let args = ["-O1", "-g", "-fno-omit-frame-pointer", "-pthread", "-Wall",
-                    "-I", src, "-o", out, src + "/" + name + ".c"]
+                    "-I", src, "-o", tmp, src + "/" + name + ".c"]
         let status = try Spawn.run(Self.compiler, args)
-        guard status == 0 else {
+        guard status == 0, rename(tmp, out) == 0 else {
+            unlink(tmp)
             throw Procfs.Failure(description: "\(Self.compiler) \(args.joined(separator: " ")) exited with \(status)")
         }
         built[name] = out

@@ -7,25 +7,36 @@ import SwoffcpuExport
 struct ReportOutput {
     let output: OutputOptions
     let stacks: StackOptions
+    let locks: LockOptions
     let targetDescription: String
 
-    func write(_ report: TraceReport, samples: [StackSample]) throws {
+    func write(_ report: TraceReport, samples: [StackSample], lockReport: LockReport? = nil) throws {
         let jsonToStdout = output.json == "-"
         let foldedToStdout = stacks.folded == "-"
         let flameToStdout = stacks.flamegraph == "-"
         let stdoutTaken = jsonToStdout || foldedToStdout || flameToStdout
+            || locks.foldedWakers == "-" || locks.flamegraphWakers == "-"
 
-        var text = BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
+        // --locks: the lock sections alone.
+        var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
                                   target: targetDescription).render(report)
-        if let data = report.stacks {
+        if !locks.locks, let data = report.stacks {
             let listing = TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
             if !listing.isEmpty { text += "\n" + listing }
+        }
+        // The lock sections (docs/locks.md), after the table and stacks, or alone with --locks.
+        if let lockReport {
+            let section = LockText(top: stacks.top).render(lockReport, sampled: report.stacks?.isSampled ?? true,
+                                                           stacksWalked: report.stacks != nil)
+            if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
         // With a machine-readable stream on stdout, the human report goes to stderr.
         if stdoutTaken { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
 
         if let path = output.json {
-            let json = ReportJSON(report: report, extraMembers: StackJSON.members(report: report, samples: samples)).render()
+            var extra = StackJSON.members(report: report, samples: samples)
+            if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
+            let json = ReportJSON(report: report, extraMembers: extra).render()
             try emit(json + "\n", to: path)
         }
         if let path = stacks.folded {
@@ -43,6 +54,23 @@ struct ReportOutput {
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
             try emit(FlamegraphWriter(options: options).render(stacks: folded.map { ($0.frames, $0.value) }), to: path)
+        }
+        try writeWakers(report, lockReport ?? LockReport())
+    }
+
+    /// --folded-wakers and --flamegraph-wakers: waits with their releasers (offwaketime's layout).
+    private func writeWakers(_ report: TraceReport, _ lockReport: LockReport) throws {
+        let folded = WakerFolded(includeThread: stacks.foldedThread)
+        if let path = locks.foldedWakers { try emit(folded.render(lockReport), to: path) }
+        if let path = locks.flamegraphWakers {
+            let result = folded.fold(lockReport)
+            let options = FlamegraphOptions(
+                title: "Futex waits and their wakers: \(targetDescription)",
+                subtitle: "waiter stack below --, waker stack above (upside down) · window "
+                    + DurationFormat.format(ns: report.windowNs) + " · wait ended "
+                    + DurationFormat.format(ns: result.summary.totalNs)
+                    + ((report.stacks?.isSampled ?? true) ? " · sampled, weighted (--all-stacks: every wait)" : ""))
+            try emit(FlamegraphWriter(options: options).render(result.stacks), to: path)
         }
     }
 

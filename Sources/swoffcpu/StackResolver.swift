@@ -63,7 +63,8 @@ struct StackResolver {
         }
     }
 
-    private func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
+    /// Frames of a user stack id of process `tgid`, leaf first (also used for lock stacks).
+    func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
         if let m = marker(id) { return m }
         guard var ips = data.userFrames[id] else { return ["[lost: stack map full]"] }
         guard let symbols = processes[tgid] else {
@@ -81,7 +82,8 @@ struct StackResolver {
         name.hasPrefix("bpf_trace_run") || name.hasPrefix("__bpf_trace_") || name.hasPrefix("__traceiter_")
     }
 
-    private func kernelFrames(_ id: UInt64, data: StackData) -> [String] {
+    /// Frames of a kernel stack id, leaf first (also used for lock stacks).
+    func kernelFrames(_ id: UInt64, data: StackData) -> [String] {
         if let m = marker(id) { return m }
         guard let ips = data.kernelFrames[id] else { return ["[lost: stack map full]"] }
         guard let kernel else { return ips.map { "[unknown]+0x" + String($0, radix: 16) } }

@@ -32,6 +32,8 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -t 1240 -d 5     only thread 1240
           swoffcpu -p 1234 -d 5 --json r.json
           swoffcpu -p 1234 -d 5 --folded out.folded --flamegraph out.svg
+          swoffcpu -p 1234 -d 5 --locks     contended locks only (docs/locks.md)
+          swoffcpu -p 1234 -d 5 --folded-wakers w.folded --flamegraph-wakers w.svg
         """,
         version: "0.1.0"
     )
@@ -39,16 +41,26 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Target") var target: TargetOptions
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
+    @OptionGroup(title: "Locks") var locks: LockOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
+
+    func validate() throws {
+        if locks.needsStacks && !stacks.enabled {
+            throw ValidationError("--folded-wakers and --flamegraph-wakers need stacks: drop --no-stacks")
+        }
+        if locks.foldedWakers == "-" && (stacks.folded == "-" || stacks.flamegraph == "-" || locks.flamegraphWakers == "-") {
+            throw ValidationError("only one output can go to stdout ('-')")
+        }
+    }
 
     func run() throws {
         Log.bootstrap(verbose: verbose)
         do {
             let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
-            try ReportOutput(output: output, stacks: stacks, targetDescription: result.targetDescription)
-                .write(result.report, samples: result.samples)
+            try ReportOutput(output: output, stacks: stacks, locks: locks, targetDescription: result.targetDescription)
+                .write(result.report, samples: result.samples, lockReport: result.locks)
         } catch let error as ExitCode {
             throw error
         } catch {

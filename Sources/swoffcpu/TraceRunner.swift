@@ -8,6 +8,8 @@ import SwoffcpuExport
 struct TraceResult {
     var report: TraceReport
     var samples: [StackSample]
+    /// Futex waits per lock, named and classified (nil when the kernel recorded none).
+    var locks: LockReport? = nil
     var targetDescription: String
 }
 
@@ -27,15 +29,14 @@ struct TraceRunner {
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
         let session = try TraceSession(options: options)
+        // Symbols are taken while the targets live (a target that exits keeps its names),
+        // before the window starts so that the work does not disturb what is measured.
+        // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
+        var resolver: StackResolver? = StackResolver()
+        for pid in session.tgids { resolver?.snapshot(pid: pid) }
         swoffcpu_install_stop_signals()
         try session.start()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        // Symbols are taken while the targets live; a target that exits keeps its names.
-        var resolver: StackResolver?
-        if options.userStacks || options.kernelStacks {
-            resolver = StackResolver()
-            for pid in session.tgids { resolver?.snapshot(pid: pid) }
-        }
         let status = StatusLine(enabled: isatty(2) == 1, processes: session.tgids.count)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64($0 * 1e9) }
@@ -61,8 +62,9 @@ struct TraceRunner {
             samples = resolver.samples(report)
             for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
         }
+        let locks = LockResolver.report(report, resolver: resolver)
         let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
-        return TraceResult(report: report, samples: samples, targetDescription: names.joined(separator: ", "))
+        return TraceResult(report: report, samples: samples, locks: locks, targetDescription: names.joined(separator: ", "))
     }
 }
 

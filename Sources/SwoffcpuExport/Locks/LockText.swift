@@ -26,7 +26,8 @@ public struct LockText: Sendable {
     /// The lock name's column: 32 at 100 columns, narrower (at least 8) on a narrow terminal.
     var nameColumn: Int { max(8, min(32, width - Self.fixedColumns)) }
 
-    public func render(_ report: LockReport, sampled: Bool = true) -> String {
+    /// `sampled`: stacks were walked at a sample of switch-outs; `stacksWalked`: at all (not --no-stacks).
+    public func render(_ report: LockReport, sampled: Bool = true, stacksWalked: Bool = true) -> String {
         guard top > 0 else { return "" }
         var out = ""
         let contendedNs = report.contended.reduce(UInt64(0)) { $0.addingOrMax($1.waitNs) }
@@ -47,7 +48,11 @@ public struct LockText: Sendable {
         }
         var note = "Locks: totals, waits, averages and maxima are exact (every futex wait); stacks and "
             + "releasers come from the waits whose stacks were walked"
-        note += sampled ? " (sampled; shares of their weighted time; --all-stacks walks every wait)." : "."
+        if !stacksWalked {
+            note += ": none were (--no-stacks), so no stacks, no releasers, and kinds are unknown but for PI futexes."
+        } else {
+            note += sampled ? " (sampled; shares of their weighted time; --all-stacks walks every wait)." : "."
+        }
         if report.waitsDropped > 0 || report.wakersDropped > 0 {
             note += " Not recorded, lock maps full: \(report.waitsDropped) waits "
                 + "(\(DurationFormat.format(ns: report.waitsDroppedNs))), \(report.wakersDropped) wakeups."

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -57,6 +58,32 @@ enum Procfs {
             throw Failure(description: "unexpected \(path): \(fields)")
         }
         return Schedstat(onCPU: on, runDelay: wait, slices: slices)
+    }
+
+    /// Context switches of a thread from /proc/PID/task/TID/status: voluntary
+    /// (it blocked or slept: each needs a wakeup) and involuntary (preempted).
+    struct ContextSwitches: Equatable, Sendable {
+        var voluntary: UInt64
+        var involuntary: UInt64
+        var total: UInt64 { voluntary + involuntary }
+
+        static func - (a: ContextSwitches, b: ContextSwitches) -> ContextSwitches {
+            ContextSwitches(voluntary: a.voluntary &- b.voluntary, involuntary: a.involuntary &- b.involuntary)
+        }
+    }
+
+    static func contextSwitches(pid: Int32, tid: Int32) throws -> ContextSwitches {
+        let text = try readString("/proc/\(pid)/task/\(tid)/status")
+        var v: UInt64?, n: UInt64?
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let value = UInt64(parts[1].trimmingCharacters(in: .whitespaces))
+            if parts[0] == "voluntary_ctxt_switches" { v = value }
+            if parts[0] == "nonvoluntary_ctxt_switches" { n = value }
+        }
+        guard let v, let n else { throw Failure(description: "no ctxt_switches in status of \(pid)/\(tid)") }
+        return ContextSwitches(voluntary: v, involuntary: n)
     }
 
     /// The fields of /proc/PID/task/TID/stat after "(comm)": index 0 is the state letter.

@@ -126,16 +126,29 @@ public struct LockText: Sendable {
         }
         if let s = lock.releaserStacks.first {
             out += stackRows("released", DurationFormat.percent(s.weightedNs, of: lock.sampledNs), s)
-            let threads = lock.releasers.prefix(4).map {
+            let threads = lock.releasers.map {
                 TerminalText.sanitize($0.label) + " " + DurationFormat.percent($0.ns, of: lock.sampledNs)
             }
-            let more = lock.releasers.count > 4 ? ", +\(lock.releasers.count - 4) more" : ""
-            out.append(row("releasers", "", threads.joined(separator: ", ") + more))
+            out.append(row("releasers", "", list(threads, room: width - indent.count - label - 8)))
         }
-        let waiters = lock.waiters.prefix(6).map { TerminalText.sanitize($0.label) }
-        let more = lock.waiters.count > 6 ? ", +\(lock.waiters.count - 6) more" : ""
-        out.append(row("waiters", "", waiters.joined(separator: ", ") + more))
+        let waiters = lock.waiters.map { TerminalText.sanitize($0.label) }
+        out.append(row("waiters", "", list(waiters, room: width - indent.count - label - 8)))
         return out
+    }
+
+    /// As many items as fit in `room` columns, then ", +N more".
+    func list(_ items: [String], room: Int) -> String {
+        var text = ""
+        for (i, item) in items.enumerated() {
+            let piece = (text.isEmpty ? "" : ", ") + item
+            let rest = items.count - i - 1
+            let tail = rest > 0 ? ", +\(rest) more" : ""
+            if !text.isEmpty && TerminalText.width(text + piece + tail) > room {
+                return text + ", +\(items.count - i) more"
+            }
+            text += piece
+        }
+        return text
     }
 
     /// Innermost frames first, joined by " ← ": user frames, or the kernel's when there are

@@ -25,6 +25,7 @@
 
 #define TASK_RUNNING         0x0000
 #define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_DEAD            0x0080
 
 /* x86_64 syscall numbers of the futex waits. */
 #define NR_futex       202
@@ -80,6 +81,9 @@ struct task_acct {
 	__u32 pad;
 	__u64 waker_ustack;
 	__u64 waker_kstack;
+	/* The kernel's clocks when tracing of the thread began. */
+	__u64 kernel_on_cpu0;
+	__u64 kernel_run_delay0;
 };
 
 struct {
@@ -187,6 +191,22 @@ static __always_inline void count(__u32 idx, __u64 n)
 
 	if (c)
 		*c += n;
+}
+
+/*
+ * The task's storage, created if need be. The seed iterator and the fork hook
+ * can race to create it for a brand-new thread: the loser's create fails with
+ * EEXIST, so look again before counting a failure.
+ */
+static __always_inline struct task_acct *get_or_create(struct task_struct *t)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!a)
+		a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a)
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+	return a;
 }
 
 /* Kernels before 5.14 named task_struct.__state `state`. */
@@ -414,6 +434,120 @@ static __always_inline __u64 event_time(void)
 	return now;
 }
 
+/*
+ * The kernel's own per-thread clocks, which /proc/PID/task/TID/schedstat shows:
+ * on-CPU time (se.sum_exec_runtime, on the run queue's task clock) and
+ * run-queue wait (sched_info.run_delay). They do not tick in real time: a
+ * running thread's current slice is added at its next update, a queued thread's
+ * current wait when it is switched in. These readers add the part in progress,
+ * from the run queue's clocks (reached through the task's group run queue: the
+ * per-CPU `runqueues` is not in kallsyms without CONFIG_KALLSYMS_ALL).
+ *
+ * Why: the kernel stamps a switch with its run queue's clock, which it does not
+ * re-read when a wakeup has just asked for the reschedule, so a thread woken
+ * onto an idle CPU is on-CPU by the kernel's accounting while the CPU leaves
+ * idle; tracepoint timestamps put that time in runnable (5-25 us a switch on a
+ * VM). The records carry both; user space splits on-CPU from runnable by the
+ * kernel's clocks (see Sources/SwoffcpuCore/KernelClocks.swift).
+ */
+static __always_inline struct rq *task_rq_of(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return NULL;
+	return BPF_CORE_READ(t, se.cfs_rq, rq);
+}
+
+static __always_inline __u64 kernel_on_cpu(struct task_struct *t, bool running)
+{
+	__u64 v = BPF_CORE_READ(t, se.sum_exec_runtime);
+	struct rq *rq;
+
+	if (running && (rq = task_rq_of(t))) {
+		__u64 clock = BPF_CORE_READ(rq, clock_task);
+		__u64 start = BPF_CORE_READ(t, se.exec_start);
+
+		if (clock > start)
+			v += clock - start;
+	}
+	return v;
+}
+
+static __always_inline __u64 kernel_run_delay(struct task_struct *t)
+{
+	__u64 v, queued;
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(t->sched_info.run_delay))
+		return 0;
+	v = BPF_CORE_READ(t, sched_info.run_delay);
+	queued = BPF_CORE_READ(t, sched_info.last_queued);
+	if (queued && (rq = task_rq_of(t))) {
+		__u64 clock = BPF_CORE_READ(rq, clock);
+
+		if (clock > queued)
+			v += clock - queued;
+	}
+	return v;
+}
+
+static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
+				     struct task_acct *a, __u64 end)
+{
+	r->tid = BPF_CORE_READ(t, pid);
+	r->tgid = BPF_CORE_READ(t, tgid);
+	r->start_ns = a->start_ns;
+	r->end_ns = end > a->since ? end : a->since; /* sum(ns) == end_ns - start_ns */
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->ns[i] = a->ns[i];
+	if (a->state < SWOFFCPU_NSTATES && end > a->since)
+		r->ns[a->state] += end - a->since;
+	r->switches = a->switches;
+	r->wakeups = a->wakeups;
+	r->flags = a->flags;
+	r->state = a->state;
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->stack_lost_ns[i] = a->stack_lost_ns[i];
+	if (bpf_core_field_exists(t->se.cfs_rq) && bpf_core_field_exists(t->sched_info.last_queued)) {
+		__u64 on = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
+		__u64 rd = kernel_run_delay(t);
+
+		r->kernel_on_cpu_ns = on > a->kernel_on_cpu0 ? on - a->kernel_on_cpu0 : 0;
+		r->kernel_run_delay_ns = rd > a->kernel_run_delay0 ? rd - a->kernel_run_delay0 : 0;
+		r->flags |= SWOFFCPU_F_KCLOCKS;
+	}
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
+}
+
+/*
+ * A thread's last switch-out (TASK_DEAD): close its record, send it to user
+ * space and free the storage. Done here rather than at sched_process_exit,
+ * which fires before the thread has finished exiting: the CPU time of the
+ * exit itself (files, signals, exit_notify) stays the thread's, as the kernel
+ * counts it. After the window end the record is still sent (closed at the
+ * window end and not marked exited): the storage is about to disappear.
+ */
+static __always_inline void finish_thread(struct task_struct *p, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_thread_rec *r;
+	__u64 end = window_end_ns;
+
+	if (!end || now <= end) {
+		a->flags |= SWOFFCPU_F_EXITED;
+		end = now;
+	}
+	/* Close the last interval here, so that its stack time is added exactly once. */
+	enter(a, p, a->state, end);
+	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
+	if (r) {
+		fill_rec(r, p, a, end);
+		bpf_ringbuf_submit(r, 0);
+	} else {
+		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
+		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
+	}
+	bpf_task_storage_delete(&acct, p);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -422,6 +556,10 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u64 now = 0;
 
 	a = bpf_task_storage_get(&acct, prev, 0, 0);
+	if (a && (prev_state & TASK_DEAD)) {
+		finish_thread(prev, a, bpf_ktime_get_ns());
+		a = NULL;
+	}
 	if (a) {
 		now = event_time();
 		if (!now)
@@ -593,70 +731,19 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	now = event_time();
 	if (!now)
 		return 0;
-	a = bpf_task_storage_get(&acct, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!a) {
-		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+	a = get_or_create(child);
+	if (!a)
 		return 0;
-	}
+	if (a->since)
+		return 0; /* the seed iterator got there first */
 	a->since = now;
 	a->start_ns = now;
 	a->state = SWOFFCPU_RUNNABLE;
 	a->flags = SWOFFCPU_F_BORN;
+	/* A new task's clocks start at zero; whatever they hold is its parent's copy. */
+	a->kernel_on_cpu0 = kernel_on_cpu(child, false);
+	a->kernel_run_delay0 = kernel_run_delay(child);
 	count(SWOFFCPU_CTR_EVENTS, 1);
-	return 0;
-}
-
-static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
-				     struct task_acct *a, __u64 end)
-{
-	r->tid = BPF_CORE_READ(t, pid);
-	r->tgid = BPF_CORE_READ(t, tgid);
-	r->start_ns = a->start_ns;
-	r->end_ns = end > a->since ? end : a->since; /* sum(ns) == end_ns - start_ns */
-	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
-		r->ns[i] = a->ns[i];
-	if (a->state < SWOFFCPU_NSTATES && end > a->since)
-		r->ns[a->state] += end - a->since;
-	r->switches = a->switches;
-	r->wakeups = a->wakeups;
-	r->flags = a->flags;
-	r->state = a->state;
-	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
-		r->stack_lost_ns[i] = a->stack_lost_ns[i];
-	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
-}
-
-/*
- * Thread exit: close the record, send it to user space and free the storage.
- * After the window end the record is still sent (closed at the window end and
- * not marked exited): the thread's storage is about to disappear with it.
- */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_exit, struct task_struct *p)
-{
-	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
-	struct swoffcpu_thread_rec *r;
-	__u64 now, end;
-
-	if (!a)
-		return 0;
-	now = bpf_ktime_get_ns();
-	end = window_end_ns;
-	if (!end || now <= end) {
-		a->flags |= SWOFFCPU_F_EXITED;
-		end = now;
-	}
-	/* Close the last interval here, so that its stack time is added exactly once. */
-	enter(a, p, a->state, end);
-	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
-	if (r) {
-		fill_rec(r, p, a, end);
-		bpf_ringbuf_submit(r, 0);
-	} else {
-		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
-		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
-	}
-	bpf_task_storage_delete(&acct, p);
 	return 0;
 }
 
@@ -709,11 +796,9 @@ int seed_threads(struct bpf_iter__task *ctx)
 		return 0;
 	if (t->flags & 0x4 /* PF_EXITING */)
 		return 0;
-	a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!a) {
-		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+	a = get_or_create(t);
+	if (!a)
 		return 0;
-	}
 	if (a->since)
 		return 0; /* already traced: seeded before, or born since attach */
 	now = bpf_ktime_get_ns();
@@ -727,6 +812,8 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a->since = now;
 	a->start_ns = now;
 	a->flags = SWOFFCPU_F_SEEDED;
+	a->kernel_on_cpu0 = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
+	a->kernel_run_delay0 = kernel_run_delay(t);
 	seed_stacks(t, a, now);
 	fill_rec(&r, t, a, now);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));

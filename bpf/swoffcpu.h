@@ -29,6 +29,7 @@
 #define SWOFFCPU_F_SEEDED 0x1 /* existed when tracing began: state read from the task */
 #define SWOFFCPU_F_BORN   0x2 /* created while tracing */
 #define SWOFFCPU_F_EXITED 0x4 /* exited while tracing: end_ns is its exit */
+#define SWOFFCPU_F_KCLOCKS 0x8 /* kernel_on_cpu_ns and kernel_run_delay_ns are valid */
 
 /*
  * One thread's accounting, emitted by the dump iterator (live threads, open
@@ -49,6 +50,10 @@ struct swoffcpu_thread_rec {
 	/* Weighted off-CPU time of walked intervals that could not be added to the
 	 * `stack_time` map (full): shown as lost, never spread over other stacks. */
 	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
+	/* The kernel's own clocks over the same span (schedstat's fields 1 and 2):
+	 * on-CPU (se.sum_exec_runtime) and run-queue wait (sched_info.run_delay). */
+	__u64 kernel_on_cpu_ns;
+	__u64 kernel_run_delay_ns;
 };
 
 /*

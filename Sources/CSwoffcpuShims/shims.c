@@ -121,11 +121,11 @@ int swoffcpu_attach(struct swoffcpu_bpf *skel)
 {
 	/* The iterators are attached on demand by swoffcpu_run_iter. */
 	struct bpf_program *progs[] = {
-		skel->progs.on_fork, skel->progs.on_exit, skel->progs.on_waking, skel->progs.on_wakeup,
+		skel->progs.on_fork, skel->progs.on_waking, skel->progs.on_wakeup,
 		skel->progs.on_wakeup_new, skel->progs.on_switch,
 	};
 	struct bpf_link **links[] = {
-		&skel->links.on_fork, &skel->links.on_exit, &skel->links.on_waking, &skel->links.on_wakeup,
+		&skel->links.on_fork, &skel->links.on_waking, &skel->links.on_wakeup,
 		&skel->links.on_wakeup_new, &skel->links.on_switch,
 	};
 
@@ -144,7 +144,7 @@ void swoffcpu_detach(struct swoffcpu_bpf *skel)
 {
 	struct bpf_link **links[] = {
 		&skel->links.on_switch, &skel->links.on_waking, &skel->links.on_wakeup,
-		&skel->links.on_wakeup_new, &skel->links.on_fork, &skel->links.on_exit,
+		&skel->links.on_wakeup_new, &skel->links.on_fork,
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {

@@ -165,9 +165,17 @@ public final class TraceSession {
             untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
             exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),
             exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS))
+        // On-CPU and runnable split by the kernel's own clocks (see KernelClocks).
+        func reconciled(_ records: [ThreadRecord]) -> [ThreadRecord] {
+            records.map { r in
+                var r = r
+                if let k = r.kernelClocks { r.times = k.reconcile(r.times) }
+                return r
+            }
+        }
         var report = ReportBuilder(
             windowStartNs: windowStartNs, windowEndNs: end, targetPids: tgids,
-            seeds: seeds, exits: sink.records, dump: live,
+            seeds: seeds, exits: reconciled(sink.records), dump: reconciled(live),
             processNames: names, exitedPids: exitedPids, lost: lost).build()
         if options.stacksEnabled { report.stacks = try readStacks() }
         report.locks = try readLocks()

@@ -22,6 +22,9 @@ public struct ThreadRecord: Equatable, Sendable {
     public var exited: Bool
     /// State at `endNs`.
     public var finalState: ThreadState
+    /// The kernel's own clocks over the thread's window (schedstat's on-CPU and run-queue
+    /// wait), when the kernel side could read them. See `KernelClocks`.
+    public var kernelClocks: KernelClocks? = nil
     /// Weighted off-CPU time of walked intervals the kernel could not add to its
     /// stack-time map (full), per state: reported as lost stacks.
     public var stackLostNs: StateTimes = StateTimes()

@@ -169,23 +169,6 @@ struct TracedRun {
         max(windowNs * 15 / 1000, 10_000_000)
     }
 
-    /// Per switch-in, how far the on-CPU/runnable boundary may sit from
-    /// schedstat's. schedstat stamps a switch with the run queue's clock, which
-    /// is read at the top of __schedule() — or not at all when a wakeup has just
-    /// asked for a reschedule (rq_clock_skip_update): then the incoming task's
-    /// on-CPU time starts at its wakeup. The tracer stamps the sched_switch
-    /// tracepoint itself. Measured on the 2-CPU nested-virtualization VM: the
-    /// boundary sits 12-20 us later per switch than schedstat's (a 1 ms sleep
-    /// loop loses ~19 us of on-CPU per switch to runnable; a spinner sharing its
-    /// CPU gains the same), while on-CPU + runnable agrees within ~1-3 us per
-    /// switch — except for the churner woken from pthread_join() by its exiting
-    /// child, up to 8 us per wakeup (every wakeup present). Hence 25 us per
-    /// switch for on-CPU and runnable separately, 10 us for their sum.
-    /// SWOFFCPU_STRICT_SCHEDSTAT=1 drops both allowances.
-    static let splitAllowancePerSwitchNs: UInt64 = strict ? 0 : 25_000
-    static let activeAllowancePerSwitchNs: UInt64 = strict ? 0 : 10_000
-    static let strict = ProcessInfo.processInfo.environment["SWOFFCPU_STRICT_SCHEDSTAT"] == "1"
-
     /// States must add up to the thread's window within 0.5 % (10 us floor for
     /// very short-lived threads).
     static func sumTolerance(_ windowNs: UInt64) -> UInt64 {
@@ -204,9 +187,10 @@ struct TracedRun {
         }
         let window = rec.windowNs
         let base = Self.tolerance(window)
-        let switches = outer.slices
-        let splitTol = base + Self.splitAllowancePerSwitchNs * switches
-        let activeTol = base + Self.activeAllowancePerSwitchNs * switches
+        // No per-switch allowance: the tracer splits on-CPU from runnable by the kernel's
+        // own clocks (KernelClocks), so the brief's tolerance holds for each part.
+        let splitTol = base
+        let activeTol = base
         let ours = rec.times
         let oursActive = ours.onCPU + ours.runnable
         let innerActive = inner.onCPU + inner.runDelay
@@ -230,7 +214,11 @@ struct TracedRun {
             #expect(rec.switches + 2 >= min(inSw.total, outSw.total) && rec.switches <= outSw.total + 2,
                     "\(label): \(rec.comm) (\(rec.tid)) \(rec.switches) switches, /proc says \(inSw.total)...\(outSw.total)",
                     sourceLocation: sourceLocation)
-            #expect(rec.wakeups + 2 >= min(inSw.voluntary, outSw.voluntary) && rec.wakeups <= outSw.voluntary + 2,
+            // A voluntary switch need not end in a wakeup: when a signal is pending as the
+            // thread blocks, the kernel counts the switch voluntary but keeps the thread
+            // runnable (try_to_block_task). Seen: 116 of 17,687 for the O_DIRECT writer.
+            let voluntaryFloor = min(inSw.voluntary, outSw.voluntary)
+            #expect(rec.wakeups + 2 + voluntaryFloor / 100 >= voluntaryFloor && rec.wakeups <= outSw.voluntary + 2,
                     "\(label): \(rec.comm) (\(rec.tid)) \(rec.wakeups) wakeups, /proc says \(inSw.voluntary)...\(outSw.voluntary) voluntary switches",
                     sourceLocation: sourceLocation)
         }

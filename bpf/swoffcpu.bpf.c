@@ -58,6 +58,10 @@ const volatile __u32 walk_one_in = 64;
 /* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
 __u64 window_end_ns = 0;
 
+/* Written by user space before attaching: see swoffcpu_text_range. */
+struct swoffcpu_text_range text_ranges[SWOFFCPU_MAX_TEXT_RANGES] = {};
+__u32 n_text_ranges = 0;
+
 /* Per-thread accounting, kernel side only. */
 struct task_acct {
 	__u64 since;                   /* when the current state began */
@@ -324,9 +328,10 @@ static __always_inline __u64 mix(__u64 h, __u64 v)
 }
 
 /* Stores a walked stack (`len` bytes of frames, or a negative error) and returns its hash. */
-static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len, bool *added)
+static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len, bool *added,
+					 __u64 seed)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
+	__u64 h = 0xcbf29ce484222325ULL ^ seed;
 	long n = len / 8;
 	long err;
 
@@ -359,17 +364,85 @@ static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *bu
  * Keeps a new user stack's leaf context: the saved user registers and the top
  * of the user stack (the scratch buffer is reused: the frames are stored).
  */
-_Static_assert(sizeof(struct swoffcpu_user_leaf) <= sizeof(struct swoffcpu_stack),
-	       "the leaf context is built in the stack scratch buffer");
+/* Per-CPU room for a leaf context (the stack scratch holds the frames meanwhile). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct swoffcpu_user_leaf);
+} leaf_scratch SEC(".maps");
 
-static __always_inline void store_leaf(__u64 id, struct swoffcpu_stack *scratch_buf)
+static __always_inline bool in_text(__u64 w, __u32 n)
 {
-	struct swoffcpu_user_leaf *leaf = (struct swoffcpu_user_leaf *)scratch_buf;
+	__u32 lo = 0, hi = n;
+
+	for (int k = 0; k < 7; k++) { /* 2^7 > SWOFFCPU_MAX_TEXT_RANGES */
+		__u32 mid;
+
+		if (lo >= hi)
+			break;
+		mid = (lo + hi) / 2;
+		if (mid >= SWOFFCPU_MAX_TEXT_RANGES)
+			break;
+		if (w < text_ranges[mid].start)
+			hi = mid;
+		else if (w >= text_ranges[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+struct scan_ctx {
+	struct swoffcpu_user_leaf *leaf;
+	__u32 n;
+	__u64 h;
+};
+
+static long scan_word(__u32 i, void *data)
+{
+	struct scan_ctx *c = data;
+	__u64 w;
+
+	if (i >= SWOFFCPU_LEAF_BYTES / 8)
+		return 1;
+	w = *(__u64 *)&c->leaf->stack[i * 8];
+	if (in_text(w, c->n))
+		c->h = mix(c->h ^ i, w);
+	return 0;
+}
+
+/*
+ * Mixes the code pointers of the leaf region [sp, bp) into a seed for the stack
+ * id. bpf_loop keeps the verifier from unrolling the scan.
+ */
+static __always_inline __u64 leaf_discriminator(struct swoffcpu_user_leaf *leaf)
+{
+	struct scan_ctx c = { .leaf = leaf, .n = n_text_ranges, .h = 0 };
+	__u64 len = leaf->len;
+
+	if (!c.n || c.n > SWOFFCPU_MAX_TEXT_RANGES)
+		return 0;
+	/* Up to bp when it is a frame pointer within reach; else the whole window
+	 * (live stack all the same: it lies above sp). */
+	if (leaf->bp > leaf->sp && leaf->bp - leaf->sp < len)
+		len = leaf->bp - leaf->sp;
+	bpf_loop(len / 8, scan_word, &c, 0);
+	return c.h;
+}
+
+/* The current task's leaf context: saved user registers and the top of its user stack. */
+static __always_inline struct swoffcpu_user_leaf *read_leaf(void)
+{
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct swoffcpu_user_leaf *leaf;
+	__u32 zero = 0;
 
-	if (id < 16 || !regs)
-		return;
+	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
+	if (!leaf || !regs)
+		return NULL;
 	leaf->ip = BPF_CORE_READ(regs, ip);
 	leaf->sp = BPF_CORE_READ(regs, sp);
 	leaf->bp = BPF_CORE_READ(regs, bp);
@@ -380,7 +453,25 @@ static __always_inline void store_leaf(__u64 id, struct swoffcpu_stack *scratch_
 		if (bpf_probe_read_user(leaf->stack, 128, (void *)leaf->sp))
 			leaf->len = 0;
 	}
-	bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+	return leaf;
+}
+
+/*
+ * Walks the current task's user stack (frame pointers) and stores it, its id
+ * mixed with the leaf region's code pointers; a new stack keeps its leaf context,
+ * from which user space recovers the frames the walk skipped.
+ */
+static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *buf)
+{
+	struct swoffcpu_user_leaf *leaf = read_leaf();
+	bool added = false;
+	__u64 id;
+
+	id = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added,
+			 leaf ? leaf_discriminator(leaf) : 0);
+	if (added && leaf && id >= 16)
+		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+	return id;
 }
 
 /*
@@ -409,14 +500,10 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 		return;
 	a->weight = k;
 	a->last_walk_ns = now;
-	if (walk_user) {
-		a->ustack = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK),
-					&added);
-		if (added)
-			store_leaf(a->ustack, buf);
-	}
+	if (walk_user)
+		a->ustack = walk_user_stack(ctx, buf);
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added);
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0);
 	count(SWOFFCPU_CTR_STACK_WALKS, 1);
 }
 
@@ -692,14 +779,10 @@ int BPF_PROG(on_waking, struct task_struct *p)
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
 		return 0;
-	if (walk_user && cur->mm) {
-		a->waker_ustack = store_stack(&user_stacks, buf,
-					      bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added);
-		if (added)
-			store_leaf(a->waker_ustack, buf);
-	}
+	if (walk_user && cur->mm)
+		a->waker_ustack = walk_user_stack(ctx, buf);
 	if (walk_kernel)
-		a->waker_kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added);
+		a->waker_kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0);
 	return 0;
 }
 
@@ -768,7 +851,7 @@ static __always_inline void seed_stacks(struct task_struct *t, struct task_acct 
 	a->weight = 1;
 	a->ustack = walk_user ? SWOFFCPU_STACK_BEFORE : SWOFFCPU_STACK_NONE;
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0), &added);
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0), &added, 0);
 }
 
 /*

@@ -88,6 +88,20 @@ struct swoffcpu_user_leaf {
 	__u8 stack[SWOFFCPU_LEAF_BYTES];
 };
 
+/*
+ * The executable mappings of the traced processes, sorted (set by user space at
+ * start). Two call paths into a library without frame pointers can have the same
+ * frame-pointer walk: the frame that called the library is skipped. The words of
+ * the leaf region [sp, bp) that point into executable code (return addresses,
+ * mostly) are mixed into the user stack's id, so such paths get ids of their own.
+ */
+#define SWOFFCPU_MAX_TEXT_RANGES 64
+
+struct swoffcpu_text_range {
+	__u64 start;
+	__u64 end;
+};
+
 struct swoffcpu_stack_key {
 	__u32 tid;
 	__u32 state;

@@ -307,6 +307,14 @@ void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns)
 	__atomic_store_n(&skel->bss->window_end_ns, ns, __ATOMIC_SEQ_CST);
 }
 
+void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_text_range *ranges, uint32_t n)
+{
+	if (n > SWOFFCPU_MAX_TEXT_RANGES)
+		n = SWOFFCPU_MAX_TEXT_RANGES;
+	memcpy(skel->bss->text_ranges, ranges, n * sizeof(*ranges));
+	__atomic_store_n(&skel->bss->n_text_ranges, n, __ATOMIC_SEQ_CST);
+}
+
 int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
 {
 	int ncpus = libbpf_num_possible_cpus();

@@ -106,6 +106,9 @@ public final class TraceSession {
             throw error
         }
         for tgid in tgids { names[tgid] = ProcFS.comm(of: tgid) }
+        let text = TextRanges.of(pids: tgids, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
+        let ranges = text.map { swoffcpu_text_range(start: $0.start, end: $0.end) }
+        ranges.withUnsafeBufferPointer { swoffcpu_set_text_ranges(skel, $0.baseAddress, UInt32($0.count)) }
     }
 
     deinit { destroy() }

@@ -318,12 +318,11 @@ extension IntegrationTests {
             }
         }
 
-        /// Known issue: user stack ids hash the frame-pointer walk only, and the leaf context that
-        /// recovers the glibc frames is kept once per id. Two waits whose frame-pointer walks are
-        /// the same (the consumer's pthread_cond_wait and the semaphore waiter's sem_wait, both
-        /// called straight from the thread's start routine) then share one id, and both show
-        /// the frames recovered from whichever was walked first. Kinds are not affected (decided by
-        /// the exact leaves first), displayed waiter/releaser stacks are.
+        /// Checks that two waits whose frame-pointer walks are the same (the consumer's
+        /// pthread_cond_wait and the semaphore waiter's sem_wait, both called straight from
+        /// the thread's start routine) keep stacks of their own: the kernel side mixes the
+        /// code pointers of the leaf region into the user stack's id, so each path keeps its
+        /// own leaf context and its own recovered frames.
         @Test func waiterStacksOfDirectCallsAreTheirOwn() throws {
             let w = try Workload("lock_kinds")
             defer { w.stop() }
@@ -333,10 +332,8 @@ extension IntegrationTests {
             let cond = try #require(addr["g_queue_cond"])
             let condLocks = run.locks.filter { u64($0["address"]) >= cond && u64($0["address"]) < cond + 48 }
             let frames = condLocks.compactMap { (($0["waiter_stacks"] as? [[String: Any]])?.first?["user_frames"] as? [String]) }
-            withKnownIssue("stack ids collide before leaf recovery (see docs/locks.md)", isIntermittent: true) {
-                #expect(frames.contains { $0.contains("consumer") }, "\(frames)")
-                #expect(!frames.contains { $0.contains("sem_waiter") }, "\(frames)")
-            }
+            #expect(frames.contains { $0.contains("consumer") }, "\(frames)")
+            #expect(!frames.contains { $0.contains("sem_waiter") }, "\(frames)")
         }
     }
 }

@@ -68,6 +68,10 @@ int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void 
 /* The window end seen by the programs (mmap'ed .bss): 0 = still tracing. */
 void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns);
 
+/* The traced processes' executable ranges, sorted, at most SWOFFCPU_MAX_TEXT_RANGES
+ * (see bpf/swoffcpu.h): before attaching. */
+void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_text_range *ranges, uint32_t n);
+
 /* Sums a per-CPU counter over all possible CPUs. */
 int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum);
 

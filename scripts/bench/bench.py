@@ -784,7 +784,7 @@ def main():
             table, verdicts = overhead_table(modes, overhead_res, args.rounds)
             doc += ["## 1. Overhead on a pinned pipe ping-pong", "",
                     "Two threads of one process pass a byte back and forth through two pipes, both pinned to "
-                    f"CPU {args.cpu}: every round trip is two context switches and two wakeups. Modes alternate "
+                    f"CPU {args.cpu}: every round trip is two context switches and one or two wakeups. Modes alternate "
                     "within each round (order rotated per round); medians over rounds. `other`: swoffcpu traces "
                     "a `sleep` while the ping-pong runs untraced by it.", "", table, ""]
             fr = [f for v in overhead_res.values() for f in v["foreign"]]

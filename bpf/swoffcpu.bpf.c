@@ -154,10 +154,13 @@ struct {
 	__type(value, struct swoffcpu_user_leaf);
 } user_leaves SEC(".maps");
 
-/* Off-CPU time per (thread, state, user stack, kernel stack). Sized by the loader. */
+/*
+ * Off-CPU time per (thread, state, user stack, kernel stack). Sized by the loader.
+ * Preallocated (about 100 bytes an entry): a non-preallocated map fails insertions
+ * in bursts (thousands of threads waking at once) long before it is full.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 262144);
 	__type(key, struct swoffcpu_stack_key);
 	__type(value, struct swoffcpu_stack_val);
@@ -329,7 +332,7 @@ static __always_inline __u64 mix(__u64 h, __u64 v)
 
 /* Stores a walked stack (`len` bytes of frames, or a negative error) and returns its hash. */
 static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *buf, long len, bool *added,
-					 __u64 seed)
+					 __u64 seed, bool user)
 {
 	__u64 h = 0xcbf29ce484222325ULL ^ seed;
 	long n = len / 8;
@@ -338,9 +341,20 @@ static __always_inline __u64 store_stack(void *stacks, struct swoffcpu_stack *bu
 	if (len <= 0)
 		return len == 0 ? SWOFFCPU_STACK_NONE : SWOFFCPU_STACK_ERR_WALK;
 	for (int i = 0; i < SWOFFCPU_MAX_FRAMES; i++) {
+		__u64 ip;
+
 		if (i >= n)
 			break;
-		h = mix(h, buf->ip[i]);
+		ip = buf->ip[i];
+		/* Code built without frame pointers leaves other values where a walk
+		 * expects the next frame: end the stack at the first address that can
+		 * be no instruction (user: below 4 KiB or non-canonical), or every
+		 * sleep would make a new bogus stack. */
+		if (user && (ip < 4096 || ip >= 0x800000000000ULL)) {
+			buf->ip[i] = 0;
+			break;
+		}
+		h = mix(h, ip);
 	}
 	if (h < 16)
 		h += 16; /* 0..15 are markers */
@@ -468,7 +482,7 @@ static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *b
 	__u64 id;
 
 	id = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added,
-			 leaf ? leaf_discriminator(leaf) : 0);
+			 leaf ? leaf_discriminator(leaf) : 0, true);
 	if (added && leaf && id >= 16)
 		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
 	return id;
@@ -503,7 +517,7 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 	if (walk_user)
 		a->ustack = walk_user_stack(ctx, buf);
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0);
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0, false);
 	count(SWOFFCPU_CTR_STACK_WALKS, 1);
 }
 
@@ -782,7 +796,7 @@ int BPF_PROG(on_waking, struct task_struct *p)
 	if (walk_user && cur->mm)
 		a->waker_ustack = walk_user_stack(ctx, buf);
 	if (walk_kernel)
-		a->waker_kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0);
+		a->waker_kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0, false);
 	return 0;
 }
 
@@ -792,11 +806,6 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 	return handle_wakeup(p);
 }
 
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(on_wakeup_new, struct task_struct *p)
-{
-	return handle_wakeup(p);
-}
 
 /* A thread created by a traced thread is traced from birth, runnable until it first runs. */
 SEC("tp_btf/sched_process_fork")
@@ -851,7 +860,7 @@ static __always_inline void seed_stacks(struct task_struct *t, struct task_acct 
 	a->weight = 1;
 	a->ustack = walk_user ? SWOFFCPU_STACK_BEFORE : SWOFFCPU_STACK_NONE;
 	if (walk_kernel)
-		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0), &added, 0);
+		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_task_stack(t, buf, sizeof(*buf), 0), &added, 0, false);
 }
 
 /*

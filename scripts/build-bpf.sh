@@ -15,8 +15,10 @@ trap 'rm -rf "$out"' EXIT
 
 "$CLANG" -target bpf -g -O2 -D__TARGET_ARCH_x86 -mcpu=v3 \
     -Wall -Werror -Wno-unused-function \
-    -I bpf -I bpf/vmlinux/x86 \
+    -I bpf -I bpf/vmlinux/x86 -ffile-prefix-map="$PWD"=. \
     -c bpf/swoffcpu.bpf.c -o "$out/swoffcpu.bpf.o"
+# -ffile-prefix-map: BTF line info names the source files; without it the object
+# (and so the committed skeleton) would depend on where the repository is cloned.
 # DWARF is only needed to build CO-RE relocations; BTF (.BTF, .BTF.ext) stays.
 "$OBJCOPY" --strip-debug "$out/swoffcpu.bpf.o" "$out/stripped.o"
 

@@ -97,6 +97,11 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	skel->rodata->walk_kernel = cfg->walk_kernel;
 	skel->rodata->walk_period_ns = cfg->walk_period_ns;
 	skel->rodata->walk_one_in = cfg->walk_one_in ? cfg->walk_one_in : 1;
+	/* sched_waking only names the releasers of walked futex waits: without stack
+	 * walks it is not loaded, which spares a program run at every wakeup of the
+	 * machine (about 50 ns, traced or not). */
+	if (!cfg->walk_user && !cfg->walk_kernel)
+		bpf_program__set_autoload(skel->progs.on_waking, false);
 	err = bpf_map__set_max_entries(skel->maps.user_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.kernel_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
@@ -121,15 +126,15 @@ int swoffcpu_attach(struct swoffcpu_bpf *skel)
 {
 	/* The iterators are attached on demand by swoffcpu_run_iter. */
 	struct bpf_program *progs[] = {
-		skel->progs.on_fork, skel->progs.on_waking, skel->progs.on_wakeup,
-		skel->progs.on_wakeup_new, skel->progs.on_switch,
+		skel->progs.on_fork, skel->progs.on_waking, skel->progs.on_wakeup, skel->progs.on_switch,
 	};
 	struct bpf_link **links[] = {
-		&skel->links.on_fork, &skel->links.on_waking, &skel->links.on_wakeup,
-		&skel->links.on_wakeup_new, &skel->links.on_switch,
+		&skel->links.on_fork, &skel->links.on_waking, &skel->links.on_wakeup, &skel->links.on_switch,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
 		*links[i] = bpf_program__attach(progs[i]);
 		if (!*links[i]) {
 			int err = -errno;
@@ -143,8 +148,7 @@ int swoffcpu_attach(struct swoffcpu_bpf *skel)
 void swoffcpu_detach(struct swoffcpu_bpf *skel)
 {
 	struct bpf_link **links[] = {
-		&skel->links.on_switch, &skel->links.on_waking, &skel->links.on_wakeup,
-		&skel->links.on_wakeup_new, &skel->links.on_fork,
+		&skel->links.on_switch, &skel->links.on_waking, &skel->links.on_wakeup, &skel->links.on_fork,
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {

@@ -185,11 +185,14 @@ public final class TraceSession {
         return report
     }
 
-    /// Default map sizes: room for every thread's stacks with a wide margin (the maps
-    /// are not preallocated: an entry costs memory only once used).
+    /// Default map sizes: room for every thread's stacks with a wide margin. The stack
+    /// and lock maps are not preallocated (an entry costs memory only once used);
+    /// `stack_time` is, since it takes insertions in bursts.
     static func mapSizes(threads: Int, options: TraceOptions) -> (stacks: UInt32, stackTime: UInt32, locks: UInt32) {
         let stacks = options.maxStacks ?? UInt32(clamping: max(131_072, threads * 64))
-        let stackTime = options.maxStackTime ?? UInt32(clamping: max(262_144, threads * 128))
+        // `stack_time` is preallocated (~100 bytes an entry): unused without stacks.
+        let stackTime = !options.stacksEnabled ? 1
+            : options.maxStackTime ?? UInt32(clamping: min(max(262_144, threads * 16), 4_194_304))
         let locks = options.maxLocks ?? UInt32(clamping: max(65_536, threads * 32))
         return (stacks, stackTime, locks)
     }

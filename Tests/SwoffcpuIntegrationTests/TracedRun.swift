@@ -214,11 +214,14 @@ struct TracedRun {
             #expect(rec.switches + 2 >= min(inSw.total, outSw.total) && rec.switches <= outSw.total + 2,
                     "\(label): \(rec.comm) (\(rec.tid)) \(rec.switches) switches, /proc says \(inSw.total)...\(outSw.total)",
                     sourceLocation: sourceLocation)
-            // A voluntary switch need not end in a wakeup: when a signal is pending as the
-            // thread blocks, the kernel counts the switch voluntary but keeps the thread
-            // runnable (try_to_block_task). Seen: 116 of 17,687 for the O_DIRECT writer.
+            // A voluntary switch need not end in a wakeup: the kernel can count a switch
+            // voluntary and keep the thread runnable (try_to_block_task with a signal
+            // pending). For the O_DIRECT writer under load, 0.7-1.6 % of its voluntary
+            // switches were seen as switch-outs in TASK_RUNNING, cause not pinned down
+            // (docs/testing.md); every off-CPU period still passed through runnable (no
+            // switch-in from a sleep state was ever seen). Hence 3 %.
             let voluntaryFloor = min(inSw.voluntary, outSw.voluntary)
-            #expect(rec.wakeups + 2 + voluntaryFloor / 100 >= voluntaryFloor && rec.wakeups <= outSw.voluntary + 2,
+            #expect(rec.wakeups + 2 + voluntaryFloor * 3 / 100 >= voluntaryFloor && rec.wakeups <= outSw.voluntary + 2,
                     "\(label): \(rec.comm) (\(rec.tid)) \(rec.wakeups) wakeups, /proc says \(inSw.voluntary)...\(outSw.voluntary) voluntary switches",
                     sourceLocation: sourceLocation)
         }

@@ -82,9 +82,21 @@ public struct TopStacks: Sendable {
         }
     }
 
-    /// Leaf first: kernel frames (marked [k]) then user frames, eliding the middle of deep stacks.
+    /// Leaf first: kernel frames (marked [k]) then user frames. Deep stacks lose the middle
+    /// of their kernel part first (its ends, the leaf and the syscall entry, stay), then the
+    /// middle of what is left: the user frames are what a reader looks for.
     func frameLines(_ row: Row) -> [String] {
-        var lines = row.kernelFrames.map { "\($0) [k]" } + row.userFrames
+        var kernel = row.kernelFrames.map { "\($0) [k]" }
+        let user = row.userFrames
+        if kernel.count + user.count > maxFrames && kernel.count > 3 {
+            let keep = max(3, maxFrames - user.count)
+            if keep < kernel.count {
+                let head = (keep - 1) / 2 + (keep - 1) % 2, tail = (keep - 1) / 2
+                kernel = Array(kernel.prefix(head)) + ["… \(kernel.count - head - tail) kernel frames …"]
+                    + Array(kernel.suffix(tail))
+            }
+        }
+        var lines = kernel + user
         if lines.isEmpty { lines = ["[no stack]"] }
         if lines.count > maxFrames {
             let head = maxFrames * 2 / 3, tail = maxFrames - head - 1

@@ -53,6 +53,12 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped.
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings (frame names, comms) need no escape: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -42,6 +42,15 @@
 
 /* Set by the loader before load. */
 const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */
+/*
+ * The traced processes, when there are at most SWOFFCPU_FAST_TGIDS of them: a
+ * task of any other process is dropped on a compare of its tgid, before the
+ * task-storage lookup (which costs tens of ns at every event of the machine).
+ * 0 entries: no fast filter, the storage lookup decides alone.
+ */
+#define SWOFFCPU_FAST_TGIDS 8
+const volatile __u32 n_fast_tgids = 0;
+const volatile __u32 fast_tgids[SWOFFCPU_FAST_TGIDS] = {};
 const volatile __u32 walk_user = 1;      /* walk user stacks at switch-out */
 const volatile __u32 walk_kernel = 1;    /* walk kernel stacks at switch-out */
 /*
@@ -198,6 +207,25 @@ static __always_inline void count(__u32 idx, __u64 n)
 
 	if (c)
 		*c += n;
+}
+
+/* The task's accounting, or NULL if it is not traced: the first thing every hook does. */
+static __always_inline struct task_acct *traced(struct task_struct *t)
+{
+	if (n_fast_tgids) {
+		__u32 tgid = t->tgid;
+		bool hit = false;
+
+		for (int i = 0; i < SWOFFCPU_FAST_TGIDS; i++) {
+			if (i >= n_fast_tgids)
+				break;
+			if (fast_tgids[i] == tgid)
+				hit = true;
+		}
+		if (!hit)
+			return NULL;
+	}
+	return bpf_task_storage_get(&acct, t, 0, 0);
 }
 
 /*
@@ -656,7 +684,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	struct task_acct *a;
 	__u64 now = 0;
 
-	a = bpf_task_storage_get(&acct, prev, 0, 0);
+	a = traced(prev);
 	if (a && (prev_state & TASK_DEAD)) {
 		finish_thread(prev, a, bpf_ktime_get_ns());
 		a = NULL;
@@ -676,7 +704,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		count(SWOFFCPU_CTR_SWITCH_OUTS, 1);
 	}
 
-	a = bpf_task_storage_get(&acct, next, 0, 0);
+	a = traced(next);
 	if (a) {
 		if (!now)
 			now = event_time();
@@ -747,7 +775,7 @@ wakers:
 
 static __always_inline int handle_wakeup(struct task_struct *p)
 {
-	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
+	struct task_acct *a = traced(p);
 	__u64 now;
 
 	if (!a)
@@ -775,7 +803,7 @@ static __always_inline int handle_wakeup(struct task_struct *p)
 SEC("tp_btf/sched_waking")
 int BPF_PROG(on_waking, struct task_struct *p)
 {
-	struct task_acct *a = bpf_task_storage_get(&acct, p, 0, 0);
+	struct task_acct *a = traced(p);
 	struct task_struct *cur;
 	struct swoffcpu_stack *buf;
 	bool added = false;
@@ -816,7 +844,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!follow_threads)
 		return 0;
-	if (!bpf_task_storage_get(&acct, parent, 0, 0))
+	if (!traced(parent))
 		return 0;
 	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid))
 		return 0; /* a new process, not a thread */

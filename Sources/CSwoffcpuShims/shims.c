@@ -97,6 +97,12 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	skel->rodata->walk_kernel = cfg->walk_kernel;
 	skel->rodata->walk_period_ns = cfg->walk_period_ns;
 	skel->rodata->walk_one_in = cfg->walk_one_in ? cfg->walk_one_in : 1;
+	/* More processes than the fast filter holds: the storage lookup alone decides. */
+	if (cfg->n_tgids <= sizeof(skel->rodata->fast_tgids) / sizeof(skel->rodata->fast_tgids[0])) {
+		for (uint32_t i = 0; i < cfg->n_tgids; i++)
+			skel->rodata->fast_tgids[i] = cfg->tgids[i];
+		skel->rodata->n_fast_tgids = cfg->n_tgids;
+	}
 	/* sched_waking only names the releasers of walked futex waits: without stack
 	 * walks it is not loaded, which spares a program run at every wakeup of the
 	 * machine (about 50 ns, traced or not). */

@@ -86,12 +86,16 @@ public final class TraceSession {
         let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
         let sizes = Self.mapSizes(threads: threads, options: options)
         self.mapSizes = sizes
-        var config = swoffcpu_config(
-            follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
-            walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
-            walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
-            max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks)
-        err = swoffcpu_configure(skel, &config)
+        let tgidList = tgids.map { UInt32(bitPattern: $0) }
+        err = tgidList.withUnsafeBufferPointer { list in
+            var config = swoffcpu_config(
+                follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
+                walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
+                walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
+                max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks,
+                n_tgids: UInt32(list.count), tgids: list.baseAddress)
+            return swoffcpu_configure(skel, &config)
+        }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             let e = BPFError("loading the BPF programs", errno: err)

@@ -51,22 +51,6 @@ private func addresses(_ w: Workload) -> [String: UInt64] {
     return out
 }
 
-/// The `swoffcpu` executable built with the tests (same directory as the test bundle).
-private func swoffcpuBinary() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["SWOFFCPU_BIN"] { return env }
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    guard n > 0 else { throw Procfs.Failure(description: "readlink /proc/self/exe: \(errno)") }
-    let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    // Linux: <build>/debug/swoffcpuPackageTests.xctest is the test binary itself.
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("swoffcpu").path
-        if access(candidate, X_OK) == 0 { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw Procfs.Failure(description: "no swoffcpu binary next to \(exe) (swift build --build-tests; or set SWOFFCPU_BIN)")
-}
 
 /// What one `swoffcpu` run printed and wrote.
 private struct CLIRun {

@@ -56,7 +56,7 @@ extension IntegrationTests {
                     .appendingPathComponent("../../scripts/check-flamegraph.sh").standardized.path
                 let command = "CHROMIUM='\(chromium)' bash '\(script)' --search lock_inner -o '\(dir)/out.png' '\(svg)'"
                     + " > '\(dir)/check.log' 2>&1"
-                let status = try wait(try Spawn.spawn("/bin/sh", ["-c", command]))
+                let status = try waitChild(try Spawn.spawn("/bin/sh", ["-c", command]))
                 let log = (try? String(contentsOfFile: dir + "/check.log", encoding: .utf8)) ?? ""
                 print("[stacks] check-flamegraph: \(log.split(separator: "\n").suffix(3).joined(separator: " | "))")
                 #expect(status == 0, "check-flamegraph.sh failed: \(log)")
@@ -77,31 +77,9 @@ private final class TotalCollector: NSObject, XMLParserDelegate {
     }
 }
 
-private func wait(_ pid: pid_t) throws -> Int32 {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { throw Procfs.Failure(description: "waitpid: \(errno)") }
-    }
-    return Spawn.decode(status)
-}
-
-/// Runs the swoffcpu built with the tests, its output to a temporary file; returns the exit code.
+/// Runs the swoffcpu built with the tests, its output discarded; returns the exit code.
 private func runSwoffcpu(_ args: [String]) throws -> Int32 {
     let out = open("/dev/null", O_WRONLY | O_CLOEXEC)
     defer { close(out) }
-    return try wait(try Spawn.spawn(try builtSwoffcpu(), args, stdout: out))
-}
-
-private func builtSwoffcpu() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["SWOFFCPU_BIN"] { return env }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    if n > 0 { dir = URL(fileURLWithPath: String(cString: Array(buf[0..<n]) + [0])).deletingLastPathComponent() }
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("swoffcpu").path
-        if access(candidate, X_OK) == 0 { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw Procfs.Failure(description: "no swoffcpu binary next to the tests (swift build --build-tests)")
+    return try waitChild(try Spawn.spawn(try swoffcpuBinary(), args, stdout: out))
 }

@@ -30,6 +30,8 @@ struct swoffcpu_config {
 	uint32_t max_stacks;      /* entries of `user_stacks` and of `kernel_stacks` */
 	uint32_t max_stack_time;  /* entries of `stack_time` */
 	uint32_t max_locks;       /* entries of `lock_waits` and of `lock_wakers` */
+	uint32_t n_tgids;         /* the traced processes, for the kernel side's fast filter */
+	const uint32_t *tgids;
 };
 int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg);
 int swoffcpu_load(struct swoffcpu_bpf *skel);

@@ -25,8 +25,16 @@ public struct TopStacks: Sendable {
         public var threads: [String]  // "comm-TID", most time first
     }
 
-    /// Merges samples by (state, frames) and ranks them within each state.
-    public func rows(_ samples: [StackSample]) -> [ThreadState: [Row]] {
+    /// Merges samples by (state, frames) and ranks them within each state: most time
+    /// first, ties by frames. Only the first `limit` rows of each state are ranked (all
+    /// when nil): with 100,000 stacks, ranking every row was most of the report's time.
+    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
+        ranked(samples, limit: limit).rows
+    }
+
+    /// `rows`, with each state's total time and number of distinct stacks.
+    func ranked(_ samples: [StackSample], limit: Int?)
+        -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
         struct Key: Hashable { var state: ThreadState; var user: [String]; var kernel: [String] }
         var merged: [Key: (ns: UInt64, threads: [String: UInt64])] = [:]
         for s in samples where s.state.isOffCPU {
@@ -34,29 +42,41 @@ public struct TopStacks: Sendable {
             merged[key, default: (0, [:])].ns += s.valueNs
             merged[key]!.threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
         }
-        var out: [ThreadState: [Row]] = [:]
-        for (key, value) in merged {
-            let threads = value.threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-            out[key.state, default: []].append(Row(state: key.state, userFrames: key.user, kernelFrames: key.kernel,
-                                                   ns: value.ns, threads: threads))
-        }
-        for state in out.keys {
-            out[state]!.sort {
-                $0.ns != $1.ns ? $0.ns > $1.ns
-                    : ($0.userFrames + $0.kernelFrames).lexicographicallyPrecedes($1.userFrames + $1.kernelFrames)
+        var byState: [ThreadState: [(key: Key, ns: UInt64, threads: [String: UInt64])]] = [:]
+        for (key, value) in merged { byState[key.state, default: []].append((key, value.ns, value.threads)) }
+        var out: [ThreadState: [Row]] = [:], totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
+        for (state, all) in byState {
+            totals[state] = all.reduce(0) { $0 + $1.ns }
+            counts[state] = all.count
+            var candidates = all
+            if let limit, all.count > limit {
+                // The limit-th largest time: rows below it cannot rank; ties at it all stay.
+                let cut = all.map(\.ns).sorted(by: >)[limit - 1]
+                candidates = all.filter { $0.ns >= cut }
+            }
+            candidates.sort { a, b in
+                if a.ns != b.ns { return a.ns > b.ns }
+                if a.key.user != b.key.user { return a.key.user.lexicographicallyPrecedes(b.key.user) }
+                return a.key.kernel.lexicographicallyPrecedes(b.key.kernel)
+            }
+            if let limit { candidates = Array(candidates.prefix(limit)) }
+            out[state] = candidates.map { c in
+                let threads = c.threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+                return Row(state: state, userFrames: c.key.user, kernelFrames: c.key.kernel, ns: c.ns, threads: threads)
             }
         }
-        return out
+        return (out, totals, counts)
     }
 
     public func render(_ samples: [StackSample], note: String? = nil) -> String {
         guard top > 0 else { return "" }
-        let byState = rows(samples)
+        let (byState, totals, counts) = ranked(samples, limit: top)
         var out = ""
         let order: [ThreadState] = [.blocked, .sleep, .sleepUninterruptible, .runnable]
         for state in order {
             guard let rows = byState[state], !rows.isEmpty else { continue }
-            let total = rows.reduce(0) { $0 + $1.ns }
+            let total = totals[state] ?? 0
+            let distinct = counts[state] ?? rows.count
             out += fit("Top off-CPU stacks: \(Self.title(state)), \(DurationFormat.format(ns: total)) in all") + "\n"
             for (i, row) in rows.prefix(top).enumerated() {
                 let who = row.threads.count == 1 ? row.threads[0]
@@ -65,7 +85,7 @@ public struct TopStacks: Sendable {
                 out += fit("  #\(i + 1)  \(pad(DurationFormat.format(ns: row.ns), 6))  \(pad(DurationFormat.percent(row.ns, of: total), 6))  \(who)") + "\n"
                 for line in frameLines(row) { out += fit("        " + line) + "\n" }
             }
-            if rows.count > top { out += "  … \(rows.count - top) more stacks (--top N, or --folded FILE for all)\n" }
+            if distinct > top { out += "  … \(distinct - top) more stacks (--top N, or --folded FILE for all)\n" }
             out += "\n"
         }
         if let note, !out.isEmpty { out += wrap(note) }

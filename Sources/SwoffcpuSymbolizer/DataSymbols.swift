@@ -66,7 +66,7 @@ extension ProcessSymbols {
     /// - Parameter stackPointers: user stack pointers of the process's threads (tid → sp seen
     ///   at stack walks): an anonymous mapping holding one is that thread's stack, `[stack:TID]`.
     public func symbolizeData(_ address: UInt64, stackPointers: [Int32: [UInt64]] = [:]) -> DataSymbol {
-        guard let i = dataMappingIndex(address) else { return DataSymbol(address: address, region: .unmapped) }
+        guard let i = mappingIndex(address) else { return DataSymbol(address: address, region: .unmapped) }
         let m = mappings[i]
         // The file whose image holds the address: the mapping's own, or for the anonymous
         // mapping right after a file's last mapping, that file (its bss beyond the last page).
@@ -106,16 +106,6 @@ extension ProcessSymbols {
         return DataSymbol(address: address, region: .anonymous, module: m.name.isEmpty ? "[anon]" : m.name)
     }
 
-    private func dataMappingIndex(_ address: UInt64) -> Int? {
-        var lo = 0
-        var hi = mappings.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if mappings[mid].entry.start <= address { lo = mid + 1 } else { hi = mid }
-        }
-        let i = lo - 1
-        return i >= 0 && address < mappings[i].entry.end ? i : nil
-    }
 
     /// The ELF virtual address of `address` in the file of mapping `f`, through the file's load
     /// bias: taken from the closest mapping of the same file at file offset 0 at or below it

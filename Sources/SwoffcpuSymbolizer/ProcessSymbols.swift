@@ -81,7 +81,8 @@ public final class ProcessSymbols: @unchecked Sendable {
         return f
     }
 
-    private func mappingIndex(_ address: UInt64) -> Int? {
+    /// The mapping containing `address` (binary search over the sorted mappings).
+    func mappingIndex(_ address: UInt64) -> Int? {
         var lo = 0
         var hi = mappings.count
         while lo < hi {

@@ -67,13 +67,23 @@ public struct FoldedWriter: Sendable {
             let key = frames(for: sample).joined(separator: ";")
             nsByStack[key, default: 0] = nsByStack[key, default: 0].addingOrMax(sample.valueNs)
         }
-        let keys = nsByStack.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return Self.result(nsByLine: nsByStack, summary: summary, unit: options.unit,
+                           keepZeroLines: options.keepZeroLines)
+    }
+
+    /// Folded lines from nanoseconds per line (frames joined by `;`): sorted by their bytes
+    /// (as `LC_ALL=C sort`), each rounded once to `unit`, zero lines dropped (and counted in
+    /// `summary`) unless `keepZeroLines`. Shared by every folded exporter.
+    static func result(nsByLine: [String: UInt64], summary: FoldedSummary, unit: FoldedTimeUnit,
+                       keepZeroLines: Bool = false) -> FoldedResult {
+        var summary = summary
+        let keys = nsByLine.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var stacks: [FoldedStack] = []
         stacks.reserveCapacity(keys.count)
         for key in keys {
-            let ns = nsByStack[key]!
-            let value = options.unit.value(fromNanoseconds: ns)
-            if value == 0 && !options.keepZeroLines {
+            let ns = nsByLine[key]!
+            let value = unit.value(fromNanoseconds: ns)
+            if value == 0 && !keepZeroLines {
                 summary.droppedLines += 1
                 summary.droppedNs += ns
                 continue
@@ -84,7 +94,7 @@ public struct FoldedWriter: Sendable {
             stacks.append(FoldedStack(frames: key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
                                       value: value))
         }
-        return FoldedResult(stacks: stacks, summary: summary, unit: options.unit)
+        return FoldedResult(stacks: stacks, summary: summary, unit: unit)
     }
 
     /// The folded text: one line per stack, each ending in `\n`; empty for no stacks.

@@ -60,22 +60,7 @@ public struct WakerFolded: Sendable {
                 nsByLine[key, default: 0] = nsByLine[key, default: 0].addingOrMax(w.weightedNs)
             }
         }
-        var stacks: [FoldedStack] = []
-        for key in nsByLine.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            let ns = nsByLine[key]!
-            let value = unit.value(fromNanoseconds: ns)
-            if value == 0 {
-                summary.droppedLines += 1
-                summary.droppedNs += ns
-                continue
-            }
-            summary.lines += 1
-            summary.writtenNs = summary.writtenNs.addingOrMax(ns)
-            summary.valueSum = summary.valueSum.addingOrMax(value)
-            stacks.append(FoldedStack(frames: key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
-                                      value: value))
-        }
-        return FoldedResult(stacks: stacks, summary: summary, unit: unit)
+        return FoldedWriter.result(nsByLine: nsByLine, summary: summary, unit: unit)
     }
 
     public func render(_ report: LockReport) -> String { fold(report).text }

@@ -7,12 +7,12 @@ extension IntegrationTests {
     struct Stacks {
         /// Checks that, on a mutex-contention program built with frame pointers, the folded
         /// stacks show the waiting functions by name, in order, under the `blocked` root
-        /// (worker → lock_outer → lock_inner → pthread_mutex_lock → the glibc wait → the
+        /// (contend → lock_outer → lock_inner → pthread_mutex_lock → the glibc wait → the
         /// kernel's futex wait), that the flamegraph is well-formed XML whose total is the
         /// folded total, and — where Chromium is installed, as scripts/test.sh does — that it
         /// renders with no console error and its search finds lock_inner.
         @Test func mutexWaitersByNameInOrder() throws {
-            let w = try Workload("stacks")
+            let w = try Workload("mutex")
             defer { w.stop() }
             let dir = NSTemporaryDirectory() + "/swoffcpu-stacks-\(getpid())"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ extension IntegrationTests {
             let blocked = lines.filter { $0.hasPrefix("blocked;") }
             let path = blocked.first { line in
                 let frames = line.split(separator: " ").first.map { $0.split(separator: ";").map(String.init) } ?? []
-                guard let worker = frames.firstIndex(of: "worker"),
+                guard let worker = frames.firstIndex(of: "contend"),
                       let outer = frames.firstIndex(of: "lock_outer"), let inner = frames.firstIndex(of: "lock_inner"),
                       let lock = frames.firstIndex(where: { $0.hasSuffix("pthread_mutex_lock") }),
                       let futex = frames.firstIndex(where: { $0.hasPrefix("futex_wait") && $0.hasSuffix("_[k]") })
@@ -33,7 +33,7 @@ extension IntegrationTests {
                 return worker < outer && outer < inner && inner < lock && lock < futex
             }
             print("[stacks] blocked stack: \(path.map(String.init) ?? "none of \(blocked.count) lines")")
-            #expect(path != nil, "no blocked stack with worker;lock_outer;lock_inner;…pthread_mutex_lock;…futex_wait…_[k]")
+            #expect(path != nil, "no blocked stack with contend;lock_outer;lock_inner;…pthread_mutex_lock;…futex_wait…_[k]")
             // The waiting path carries most of the blocked time.
             func value(_ line: Substring) -> UInt64 { line.split(separator: " ").last.flatMap { UInt64($0) } ?? 0 }
             let blockedTotal = blocked.reduce(0) { $0 + value($1) }

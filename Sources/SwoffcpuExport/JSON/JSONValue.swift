@@ -8,6 +8,9 @@ public indirect enum JSONValue: Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
+    /// JSON text written as it is: for large sections rendered by a faster writer
+    /// (`JSONText`) than a tree of values. Must be valid JSON; it is not re-indented.
+    case raw(String)
 
     /// Text of the value: compact (no whitespace), or pretty (two-space indent, one member a line).
     public func serialized(pretty: Bool = false) -> String {
@@ -23,6 +26,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         case .int(let i): out += String(i)
         case .uint(let u): out += String(u)
         case .string(let s): JSONValue.writeString(s, to: &out)
+        case .raw(let text): out += text
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["

@@ -39,13 +39,13 @@ struct ReportOutput {
             let json = ReportJSON(report: report, extraMembers: extra).render()
             try emit(json + "\n", to: path)
         }
-        if let path = stacks.folded {
-            let writer = FoldedWriter(options: .init(includeThread: stacks.foldedThread))
-            try emit(writer.render(samples), to: path)
+        // Folded once, for the folded file and the flamegraph both.
+        let folded = stacks.folded == nil && stacks.flamegraph == nil ? nil
+            : FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(samples)
+        if let path = stacks.folded, let folded {
+            try emit(folded.text, to: path)
         }
-        if let path = stacks.flamegraph {
-            let writer = FoldedWriter(options: .init(includeThread: stacks.foldedThread))
-            let folded = writer.fold(samples).stacks
+        if let path = stacks.flamegraph, let folded {
             let total = samples.reduce(0) { $0 + $1.valueNs }
             let options = FlamegraphOptions(
                 title: "Off-CPU time: \(targetDescription)",
@@ -53,7 +53,7 @@ struct ReportOutput {
                     + "\(report.processes.reduce(0) { $0 + $1.threads.count }) threads · "
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
-            try emit(FlamegraphWriter(options: options).render(stacks: folded.map { ($0.frames, $0.value) }), to: path)
+            try emit(FlamegraphWriter(options: options).render(folded.stacks), to: path)
         }
         try writeWakers(report, lockReport ?? LockReport())
     }

@@ -41,6 +41,19 @@ public struct FoldedWriter: Sendable {
 
     /// The frames of one sample's line, root first, already sanitized.
     public func frames(for sample: StackSample) -> [String] {
+        var cache: [String: String] = [:]
+        return frames(for: sample, cache: &cache)
+    }
+
+    /// `frames(for:)` with sanitized names remembered across samples: big traces repeat the
+    /// same few thousand frame names over hundreds of thousands of stacks.
+    func frames(for sample: StackSample, cache: inout [String: String]) -> [String] {
+        func sanitized(_ name: String) -> String {
+            if let known = cache[name] { return known }
+            let clean = Self.sanitize(frame: name)
+            cache[name] = clean
+            return clean
+        }
         var frames: [String] = []
         frames.reserveCapacity(2 + sample.userFrames.count + sample.kernelFrames.count)
         frames.append(sample.state.name)
@@ -48,10 +61,10 @@ public struct FoldedWriter: Sendable {
             frames.append("\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
         }
         for frame in sample.userFrames.reversed() {
-            frames.append(Self.sanitize(frame: frame))
+            frames.append(sanitized(frame))
         }
         for frame in sample.kernelFrames.reversed() {
-            let name = Self.sanitize(frame: frame)
+            let name = sanitized(frame)
             frames.append(name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
         }
         return frames
@@ -60,22 +73,31 @@ public struct FoldedWriter: Sendable {
     /// Merges, rounds and sorts.
     public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
         var nsByStack: [String: UInt64] = [:]
+        var framesByStack: [String: [String]] = [:]
+        var cache: [String: String] = [:]
         var summary = FoldedSummary()
         for sample in samples {
             summary.samples += 1
             summary.totalNs = summary.totalNs.addingOrMax(sample.valueNs)
-            let key = frames(for: sample).joined(separator: ";")
-            nsByStack[key, default: 0] = nsByStack[key, default: 0].addingOrMax(sample.valueNs)
+            let frames = frames(for: sample, cache: &cache)
+            let key = frames.joined(separator: ";")
+            if let ns = nsByStack[key] {
+                nsByStack[key] = ns.addingOrMax(sample.valueNs)
+            } else {
+                nsByStack[key] = sample.valueNs
+                framesByStack[key] = frames
+            }
         }
         return Self.result(nsByLine: nsByStack, summary: summary, unit: options.unit,
-                           keepZeroLines: options.keepZeroLines)
+                           keepZeroLines: options.keepZeroLines, frames: framesByStack)
     }
 
     /// Folded lines from nanoseconds per line (frames joined by `;`): sorted by their bytes
     /// (as `LC_ALL=C sort`), each rounded once to `unit`, zero lines dropped (and counted in
     /// `summary`) unless `keepZeroLines`. Shared by every folded exporter.
+    /// `frames`, when given, holds each line's frames (no need to split the line again).
     static func result(nsByLine: [String: UInt64], summary: FoldedSummary, unit: FoldedTimeUnit,
-                       keepZeroLines: Bool = false) -> FoldedResult {
+                       keepZeroLines: Bool = false, frames: [String: [String]] = [:]) -> FoldedResult {
         var summary = summary
         let keys = nsByLine.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var stacks: [FoldedStack] = []
@@ -91,7 +113,7 @@ public struct FoldedWriter: Sendable {
             summary.lines += 1
             summary.writtenNs = summary.writtenNs.addingOrMax(ns)
             summary.valueSum = summary.valueSum.addingOrMax(value)
-            stacks.append(FoldedStack(frames: key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
+            stacks.append(FoldedStack(frames: frames[key] ?? key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
                                       value: value))
         }
         return FoldedResult(stacks: stacks, summary: summary, unit: unit)

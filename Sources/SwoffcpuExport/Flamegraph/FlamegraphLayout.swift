@@ -50,7 +50,7 @@ struct FlamegraphLayout {
                             mergedCount: 0, parentValue: parentValue))
         maxDepth = max(maxDepth, depth)
         let children = tree.children[node].values.sorted {
-            tree.names[$0].utf8.lexicographicallyPrecedes(tree.names[$1].utf8)
+            utf8Precedes(tree.names[$0], tree.names[$1])
         }
         var x = offset
         var smallCount = 0

@@ -96,7 +96,7 @@ public struct FoldedParser: Sendable {
             }
         }
         return merged.values.sorted {
-            $0.frames.joined(separator: ";").utf8.lexicographicallyPrecedes($1.frames.joined(separator: ";").utf8)
+            utf8Precedes($0.frames.joined(separator: ";"), $1.frames.joined(separator: ";"))
         }
     }
 

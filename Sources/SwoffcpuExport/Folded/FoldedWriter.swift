@@ -99,7 +99,7 @@ public struct FoldedWriter: Sendable {
     static func result(nsByLine: [String: UInt64], summary: FoldedSummary, unit: FoldedTimeUnit,
                        keepZeroLines: Bool = false, frames: [String: [String]] = [:]) -> FoldedResult {
         var summary = summary
-        let keys = nsByLine.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let keys = nsByLine.keys.sorted(by: utf8Precedes)
         var stacks: [FoldedStack] = []
         stacks.reserveCapacity(keys.count)
         for key in keys {
@@ -244,5 +244,18 @@ extension UInt64 {
     func addingOrMax(_ other: UInt64) -> UInt64 {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? .max : sum
+    }
+}
+
+/// Byte order of the UTF-8 encodings (as `LC_ALL=C sort`), by memcmp: the generic
+/// `utf8.lexicographicallyPrecedes` was a quarter of folding 100,000 stacks.
+func utf8Precedes(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { pa in
+        b.withUTF8 { pb in
+            let n = min(pa.count, pb.count)
+            let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+            return c != 0 ? c < 0 : pa.count < pb.count
+        }
     }
 }

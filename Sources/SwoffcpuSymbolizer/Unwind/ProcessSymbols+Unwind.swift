@@ -48,20 +48,9 @@ extension ProcessSymbols {
 
     // MARK: - CFI of the snapshot's modules
 
-    func unwindMappingIndex(_ address: UInt64) -> Int? {
-        var lo = 0
-        var hi = mappings.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if mappings[mid].entry.start <= address { lo = mid + 1 } else { hi = mid }
-        }
-        let i = lo - 1
-        return i >= 0 && address < mappings[i].entry.end ? i : nil
-    }
-
     /// The CFI row of an absolute pc, through its mapping's module.
     func cfiLookup(_ pc: UInt64) -> LeafUnwinder.Lookup {
-        guard let mi = unwindMappingIndex(pc) else { return .noCFI }
+        guard let mi = mappingIndex(pc) else { return .noCFI }
         let m = mappings[mi]
         guard m.entry.executable, let mod = m.module, let info = mod.unwindInfo,
               let vaddr = mod.loads.vaddr(forFileOffset: pc &- m.entry.start &+ m.entry.offset) else { return .noCFI }
@@ -75,7 +64,7 @@ extension ProcessSymbols {
     /// For the stack scan: `address` is in an executable mapping and the bytes before it end
     /// with a call instruction (read from the live process, else from the mapped file).
     func isLikelyReturnAddress(_ address: UInt64) -> Bool {
-        guard let mi = unwindMappingIndex(address &- 1) else { return false }
+        guard let mi = mappingIndex(address &- 1) else { return false }
         let e = mappings[mi].entry
         guard e.executable, address > e.start else { return false }
         let n = Int(min(7, address - e.start))

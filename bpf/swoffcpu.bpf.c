@@ -941,6 +941,133 @@ int seed_threads(struct bpf_iter__task *ctx)
 }
 
 /* Dump: one record per traced live thread, its open interval closed at the window end. */
+/*
+ * The user stacks of threads found off-CPU at seeding. A BPF stack walk reads a
+ * user stack only from the task's own context, but a sleepable iterator may
+ * read another task's memory (bpf_copy_from_user_task): walk the frame-pointer
+ * chain from the task's saved registers, as bpf_get_stack would, and keep the
+ * leaf context for the .eh_frame recovery. A thread that moved on since seeding
+ * keeps the marker (its seeded interval is already closed).
+ */
+struct fp_frame {
+	__u64 next;
+	__u64 ret;
+};
+
+struct fp_walk {
+	struct task_struct *t;
+	struct swoffcpu_stack *buf;
+	__u64 bp;
+};
+
+struct hash_walk {
+	struct swoffcpu_stack *buf;
+	__u64 h;
+	int n;
+};
+
+/* store_stack's hash, one frame a step (for the sleepable seed walk, under bpf_loop). */
+static long hash_step(__u32 i, void *data)
+{
+	struct hash_walk *c = data;
+
+	if (i >= SWOFFCPU_MAX_FRAMES || (int)i >= c->n)
+		return 1;
+	c->h = mix(c->h, c->buf->ip[i]);
+	return 0;
+}
+
+/* The walk's frame count lives in the scratch buffer's last slot, map memory the
+ * verifier does not track: a counter on the stack would make it simulate every
+ * step of the loop (bpf_loop callbacks are verified until their state converges),
+ * more than its instruction budget. The walk keeps one slot fewer. */
+#define FP_COUNT_SLOT (SWOFFCPU_MAX_FRAMES - 1)
+
+/* One step of the frame-pointer chain of another task, under bpf_loop. */
+static long fp_step(__u32 i, void *data)
+{
+	struct fp_walk *w = data;
+	struct fp_frame f;
+	__u64 slot = w->buf->ip[FP_COUNT_SLOT];
+
+	if (slot < 1 || slot >= FP_COUNT_SLOT)
+		return 1;
+	if (!w->bp || (w->bp & 7) || bpf_copy_from_user_task(&f, sizeof(f), (void *)w->bp, w->t, 0))
+		return 1;
+	if (f.ret < 4096 || f.ret >= 0x800000000000ULL) /* no instruction there: not a frame */
+		return 1;
+	w->buf->ip[slot] = f.ret;
+	w->buf->ip[FP_COUNT_SLOT] = slot + 1;
+	if (f.next <= w->bp) /* the chain must go up the stack */
+		return 1;
+	w->bp = f.next;
+	return 0;
+}
+
+SEC("iter.s/task")
+int seed_user_stacks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct swoffcpu_user_leaf *leaf;
+	struct swoffcpu_stack *buf;
+	struct task_acct *a;
+	struct pt_regs *regs;
+	struct fp_walk walk = {};
+	struct hash_walk hw = {};
+	bool added = false;
+	__u32 zero = 0;
+	__u64 id;
+	int n;
+
+	if (!t || !walk_user)
+		return 0;
+	a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a || a->ustack != SWOFFCPU_STACK_BEFORE || a->since != a->start_ns)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
+	if (!regs || !buf || !leaf)
+		return 0;
+	leaf->ip = BPF_CORE_READ(regs, ip);
+	leaf->sp = BPF_CORE_READ(regs, sp);
+	leaf->bp = BPF_CORE_READ(regs, bp);
+	leaf->len = SWOFFCPU_LEAF_BYTES;
+	if (bpf_copy_from_user_task(leaf->stack, SWOFFCPU_LEAF_BYTES, (void *)leaf->sp, t, 0)) {
+		leaf->len = 128;
+		if (bpf_copy_from_user_task(leaf->stack, 128, (void *)leaf->sp, t, 0))
+			leaf->len = 0;
+	}
+	__builtin_memset(buf, 0, sizeof(*buf));
+	buf->ip[0] = leaf->ip;
+	walk.t = t;
+	walk.buf = buf;
+	walk.bp = leaf->bp;
+	buf->ip[FP_COUNT_SLOT] = 1;
+	bpf_loop(FP_COUNT_SLOT, fp_step, &walk, 0);
+	n = buf->ip[FP_COUNT_SLOT];
+	buf->ip[FP_COUNT_SLOT] = 0;
+	if (n < 1 || n >= FP_COUNT_SLOT)
+		return 0;
+	/* The id as store_stack makes it, seeded with the leaf's stack pointer rather than
+	 * its code pointers (that scan is more than the verifier takes here): threads
+	 * waiting at different places get ids of their own. */
+	hw.buf = buf;
+	hw.h = 0xcbf29ce484222325ULL ^ leaf->sp;
+	hw.n = n;
+	bpf_loop(SWOFFCPU_MAX_FRAMES, hash_step, &hw, 0);
+	id = hw.h < 16 ? hw.h + 16 : hw.h;
+	added = bpf_map_update_elem(&user_stacks, &id, buf, BPF_NOEXIST) == 0;
+	if (!added && !bpf_map_lookup_elem(&user_stacks, &id))
+		return 0; /* not stored: keep the marker */
+	if (added && id >= 16)
+		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+	/* Still in its seeded interval: take the stack (else its interval is closed already). */
+	if (a->since == a->start_ns && id >= 16)
+		a->ustack = id;
+	return 0;
+}
+
 SEC("iter/task")
 int dump_threads(struct bpf_iter__task *ctx)
 {

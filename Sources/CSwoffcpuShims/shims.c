@@ -256,7 +256,8 @@ done:
 int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void **out, size_t *len)
 {
 	struct bpf_program *prog = id == SWOFFCPU_ITER_SEED ? skel->progs.seed_threads
-							     : skel->progs.dump_threads;
+				   : id == SWOFFCPU_ITER_SEED_USER_STACKS ? skel->progs.seed_user_stacks
+				   : skel->progs.dump_threads;
 	struct bpf_link *link;
 	size_t cap = 1 << 16, used = 0;
 	char *buf;

@@ -138,6 +138,8 @@ public final class TraceSession {
         // gets no storage from the fork hook; the second pass catches it.
         seeds = try runIterator(SWOFFCPU_ITER_SEED)
         seeds += try runIterator(SWOFFCPU_ITER_SEED)
+        // Where the threads found off-CPU wait: their user stacks, read from their memory.
+        if options.userStacks { _ = try runIterator(SWOFFCPU_ITER_SEED_USER_STACKS) }
     }
 
     /// Drains the records of exited threads. Call every ~100 ms while tracing.

@@ -66,6 +66,25 @@ extension IntegrationTests {
             }
         }
     }
+
+        /// Checks that threads off-CPU since before the trace (a pipe read, a condition
+        /// variable, pause()) get their user stacks — read from their memory by the sleepable
+        /// seed iterator — not a placeholder, and that the condvar wait is under `blocked`.
+        @Test func waitersSinceBeforeTheTraceHaveUserStacks() throws {
+            let w = try Workload("parked")
+            defer { w.stop() }
+            let dir = NSTemporaryDirectory() + "/swoffcpu-parked-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let folded = dir + "/out.folded"
+            #expect(try runSwoffcpu(["-p", "\(w.pid)", "-d", "1", "--folded", folded]) == 0)
+            let lines = try String(contentsOfFile: folded, encoding: .utf8).split(separator: "\n")
+            for line in lines { print("[parked] \(line.prefix(200))") }
+            #expect(lines.contains { $0.hasPrefix("sleep;") && $0.contains(";piperead;") && $0.contains(";read") })
+            #expect(lines.contains { $0.hasPrefix("sleep;") && $0.contains(";pauser;") && $0.contains(";pause") })
+            #expect(lines.contains { $0.hasPrefix("blocked;") && $0.contains(";condwait;") && $0.contains("pthread_cond_wait") })
+            #expect(!lines.contains { $0.contains("waiting since before the trace") })
+        }
 }
 
 /// Reads the `data-total` attribute of the flamegraph's root <svg> element.

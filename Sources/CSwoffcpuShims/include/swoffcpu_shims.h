@@ -62,6 +62,7 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);
 
 enum swoffcpu_iter_id {
 	SWOFFCPU_ITER_SEED,
+	SWOFFCPU_ITER_SEED_USER_STACKS, /* sleepable: user stacks of threads off-CPU at seeding */
 	SWOFFCPU_ITER_DUMP,
 };
 /* Runs a task iterator and returns its whole output (malloc'd, caller frees). */

@@ -108,6 +108,8 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	 * machine (about 50 ns, traced or not). */
 	if (!cfg->walk_user && !cfg->walk_kernel)
 		bpf_program__set_autoload(skel->progs.on_waking, false);
+	if (!cfg->seed_user_stacks)
+		bpf_program__set_autoload(skel->progs.seed_user_stacks, false);
 	err = bpf_map__set_max_entries(skel->maps.user_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.kernel_stacks, cfg->max_stacks ? cfg->max_stacks : 1);

@@ -59,6 +59,8 @@ public final class TraceSession {
     private var seeds: [ThreadRecord] = []
     private var names: [Int32: String] = [:]
     private(set) public var windowStartNs: UInt64 = 0
+    /// Why the sleepable seed walk of user stacks could not be loaded (the rest was), if so.
+    public private(set) var seedUserStacksFailure: BPFError?
     /// Entries of the kernel's stack maps, as configured.
     public private(set) var mapSizes: (stacks: UInt32, stackTime: UInt32, locks: UInt32) = (0, 0, 0)
     private var started = false
@@ -80,28 +82,39 @@ public final class TraceSession {
         self.tgids = tgids
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
-        var err: Int32 = 0
-        guard let skel = swoffcpu_open(&err) else { throw BPFError("opening the BPF object", errno: err) }
-        self.skel = skel
         let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
         let sizes = Self.mapSizes(threads: threads, options: options)
         self.mapSizes = sizes
         let tgidList = tgids.map { UInt32(bitPattern: $0) }
-        err = tgidList.withUnsafeBufferPointer { list in
-            var config = swoffcpu_config(
-                follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
-                walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
-                walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
-                max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks,
-                n_tgids: UInt32(list.count), tgids: list.baseAddress)
-            return swoffcpu_configure(skel, &config)
+        /// Opens, configures and loads; with `optional` off, the programs that only add
+        /// detail (the sleepable seed walk of user stacks) are left out.
+        func load(optional: Bool) -> (OpaquePointer?, Int32) {
+            var err: Int32 = 0
+            guard let skel = swoffcpu_open(&err) else { return (nil, err) }
+            err = tgidList.withUnsafeBufferPointer { list in
+                var config = swoffcpu_config(
+                    follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
+                    walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
+                    walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
+                    max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks,
+                    n_tgids: UInt32(list.count), tgids: list.baseAddress,
+                    seed_user_stacks: optional && options.userStacks ? 1 : 0)
+                return swoffcpu_configure(skel, &config)
+            }
+            if err == 0 { err = swoffcpu_load(skel) }
+            if err != 0 { swoffcpu_destroy(skel); return (nil, err) }
+            return (skel, 0)
         }
-        if err == 0 { err = swoffcpu_load(skel) }
-        if err != 0 {
-            let e = BPFError("loading the BPF programs", errno: err)
-            destroy()
-            throw e
+        var (loaded, err) = load(optional: true)
+        if loaded == nil && options.userStacks {
+            // A kernel whose verifier refuses the sleepable seed walk still gets the rest:
+            // threads off-CPU since before the trace then show a placeholder for their user stack.
+            let first = BPFError("loading the BPF programs", errno: err)
+            (loaded, err) = load(optional: false)
+            if loaded != nil { seedUserStacksFailure = first }
         }
+        guard let skel = loaded else { throw BPFError("loading the BPF programs", errno: err) }
+        self.skel = skel
         do {
             try fill(map: SWOFFCPU_MAP_TARGET_TGIDS, keys: tgids)
             try fill(map: SWOFFCPU_MAP_TARGET_TIDS, keys: options.tids)
@@ -139,7 +152,7 @@ public final class TraceSession {
         seeds = try runIterator(SWOFFCPU_ITER_SEED)
         seeds += try runIterator(SWOFFCPU_ITER_SEED)
         // Where the threads found off-CPU wait: their user stacks, read from their memory.
-        if options.userStacks { _ = try runIterator(SWOFFCPU_ITER_SEED_USER_STACKS) }
+        if options.userStacks && seedUserStacksFailure == nil { _ = try runIterator(SWOFFCPU_ITER_SEED_USER_STACKS) }
     }
 
     /// Drains the records of exited threads. Call every ~100 ms while tracing.

@@ -29,6 +29,9 @@ struct TraceRunner {
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
         let session = try TraceSession(options: options)
+        if let failure = session.seedUserStacksFailure {
+            Log.logger.warning("threads off-CPU since before the trace keep no user stack here: the kernel refused that walk (\(failure); -v for the verifier's log)")
+        }
         // Symbols are taken while the targets live (a target that exits keeps its names),
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).

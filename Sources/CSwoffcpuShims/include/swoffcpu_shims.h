@@ -32,6 +32,7 @@ struct swoffcpu_config {
 	uint32_t max_locks;       /* entries of `lock_waits` and of `lock_wakers` */
 	uint32_t n_tgids;         /* the traced processes, for the kernel side's fast filter */
 	const uint32_t *tgids;
+	uint32_t seed_user_stacks; /* load the sleepable walk of seeded threads' user stacks */
 };
 int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg);
 int swoffcpu_load(struct swoffcpu_bpf *skel);

@@ -175,8 +175,17 @@ public final class TraceSession {
     public func stop() throws -> TraceReport {
         guard let skel, started, !stopped else { throw TraceError.notTracing }
         stopped = true
-        let end = swoffcpu_monotonic_ns()
+        // The window ends 2 ms from now, not now: a program on another CPU that read the
+        // clock after `now` but before our store to .bss became visible would still count
+        // its event, past the end (seen: a record 153 ns beyond it). Set in the future, the
+        // end is visible everywhere long before any clock reaches it; wait until it has
+        // passed, then every event after it is refused.
+        let end = swoffcpu_monotonic_ns() + 2_000_000
         swoffcpu_set_window_end(skel, end)
+        while swoffcpu_monotonic_ns() < end + 200_000 {
+            var nap = timespec(tv_sec: 0, tv_nsec: 200_000)
+            nanosleep(&nap, nil)
+        }
         let live = try runIterator(SWOFFCPU_ITER_DUMP)
         poll()
         swoffcpu_detach(skel)

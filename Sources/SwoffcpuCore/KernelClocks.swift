@@ -2,14 +2,15 @@
 /// (`se.sum_exec_runtime`) and run-queue wait (`sched_info.run_delay`), the first two
 /// fields of /proc/PID/task/TID/schedstat.
 ///
-/// Tracepoint timestamps and the kernel disagree on where a switch-in happens: the
-/// kernel stamps a switch with its run queue's clock, which it does not re-read when a
-/// wakeup has just asked for the reschedule, so a thread woken onto an idle CPU is
-/// on-CPU by the kernel's accounting while that CPU leaves idle (5–25 µs a switch on a
-/// VM: a thread switching 1,000 times a second shifts 1–2.5 % of its time). The
-/// tracepoints are exact about when a thread leaves the run queue for sleep or a futex
-/// wait; the kernel is the reference for how running time splits between on-CPU and
-/// runnable. `reconcile` combines the two.
+/// Tracepoint timestamps and the kernel disagree on where a switch happens: the kernel
+/// stamps a switch with its run queue's clock, read at the top of `__schedule()` — and not
+/// re-read at all when a wakeup has just asked for the reschedule, so a thread woken onto
+/// an idle CPU is on-CPU, by the kernel's accounting, while that CPU leaves idle (5–25 µs a
+/// switch on a VM); the tracepoint fires later in `__schedule()` (about 1 µs a switch for
+/// a thread that sleeps 10,000 times a second). schedstat is the reference for on-CPU and
+/// runnable time, so `reconcile` takes them from the kernel's clocks; the tracepoints stay
+/// the reference for how the rest of the window splits between sleep, uninterruptible
+/// sleep and futex waits.
 public struct KernelClocks: Equatable, Sendable {
     public var onCPUNs: UInt64
     public var runDelayNs: UInt64
@@ -19,18 +20,45 @@ public struct KernelClocks: Equatable, Sendable {
         self.runDelayNs = runDelayNs
     }
 
-    /// `times` with on-CPU and runnable re-split by the kernel's clocks. Their sum — the
-    /// window less the sleeps and futex waits the tracepoints measured — does not change,
-    /// so the four states still add up to the window. What the kernel's two clocks leave
-    /// over or miss of that sum (steal time, the window's edges) is shared in proportion.
+    /// `times` with on-CPU and runnable taken from the kernel's clocks. The window (the
+    /// sum of the four states) does not change:
+    /// - a thread that also slept or waited: on-CPU + runnable become the kernel's (at most
+    ///   the window), and what is left of the window is shared among sleep, uninterruptible
+    ///   sleep and blocked in the tracepoints' proportions;
+    /// - a thread that never left the run queue: the window stays on-CPU + runnable, split
+    ///   in the kernel's proportion (what its clocks miss at the window's edges, steal time,
+    ///   is shared).
     public func reconcile(_ times: StateTimes) -> StateTimes {
         let running = times.onCPU + times.runnable
+        let waiting = times.sleep + times.blocked
         let kernel = onCPUNs + runDelayNs
-        guard running > 0, kernel > 0 else { return times }
+        guard kernel > 0 else { return times }
         var out = times
-        let on = Double(running) * Double(onCPUNs) / Double(kernel)
-        out.onCPU = min(running, UInt64(on.rounded()))
-        out.runnable = running - out.onCPU
+        var newRunning = running
+        if waiting > 0 {
+            newRunning = min(kernel, running + waiting)
+            let shares = Self.split(running + waiting - newRunning,
+                                    [times.sleepInterruptible, times.sleepUninterruptible, times.blocked])
+            out.sleepInterruptible = shares[0]
+            out.sleepUninterruptible = shares[1]
+            out.blocked = shares[2]
+        }
+        let on = min(newRunning, UInt64((Double(newRunning) * Double(onCPUNs) / Double(kernel)).rounded()))
+        out.onCPU = on
+        out.runnable = newRunning - on
         return out
+    }
+
+    /// `total` in proportion to `weights` (not all zero), summing exactly to `total`;
+    /// the rounding remainder goes to the largest weight.
+    static func split(_ total: UInt64, _ weights: [UInt64]) -> [UInt64] {
+        let sum = weights.reduce(0, +)
+        guard sum > 0 else { return weights.map { _ in 0 } }
+        var shares = weights.map { UInt64((Double(total) * Double($0) / Double(sum)).rounded(.down)) }
+        let given = shares.reduce(0, +)
+        if let largest = weights.indices.max(by: { weights[$0] < weights[$1] }), given <= total {
+            shares[largest] += total - given
+        }
+        return shares
     }
 }

@@ -5,8 +5,14 @@ import Glibc
 public enum ProcFS {
     /// The whole file, or nil if it cannot be opened (process gone, no permission).
     public static func read(_ path: String) -> String? {
+        guard case .success(let bytes) = readBytes(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The whole file's bytes, or the errno of the failed open or read.
+    public static func readBytes(_ path: String) -> Result<[UInt8], ProcFSError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failure(ProcFSError(operation: "open", path: path, errno: errno)) }
         defer { close(fd) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
@@ -14,12 +20,12 @@ public enum ProcFS {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return nil
+                return .failure(ProcFSError(operation: "read", path: path, errno: errno))
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
         }
-        return String(decoding: out, as: UTF8.self)
+        return .success(out)
     }
 
     /// The thread-group id of a task (a process's PID, or the process a thread belongs to).
@@ -58,6 +64,15 @@ public enum ProcFS {
         guard let s = state(of: pid) else { return true }
         return s == "Z" || s == "X" || s == "x"
     }
+}
+
+/// A failed open or read of a /proc file.
+public struct ProcFSError: Error, CustomStringConvertible, Sendable {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
 }
 
 extension Substring {

@@ -1,4 +1,5 @@
 import Foundation
+import SwoffcpuBPF
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,23 +14,12 @@ enum Procfs {
         var description: String
     }
 
-    /// Whole file, read with a read(2) loop.
+    /// Whole file, read with a read(2) loop (the tracer's own reader).
     static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(description: "read \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+        switch ProcFS.readBytes(path) {
+        case .success(let bytes): return bytes
+        case .failure(let error): throw Failure(description: error.description)
         }
-        return out
     }
 
     static func readString(_ path: String) throws -> String {

@@ -5,17 +5,7 @@ public enum TerminalText {
     /// combining marks and zero-width characters none, everything else one. ANSI colour escapes
     /// (`ESC [ ... m`) take none.
     public static func width(_ text: String) -> Int {
-        var columns = 0
-        var inEscape = false
-        for scalar in text.unicodeScalars {
-            if inEscape {
-                if scalar == "m" { inEscape = false }
-                continue
-            }
-            if scalar == "\u{1B}" { inEscape = true; continue }
-            columns += width(of: scalar)
-        }
-        return columns
+        stripANSI(text).unicodeScalars.reduce(0) { $0 + width(of: $1) }
     }
 
     /// Removes ANSI colour escapes (`ESC [ ... m`).

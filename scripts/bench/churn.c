@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 static long child_us;
 static atomic_long created;
@@ -48,14 +49,6 @@ static void *worker(void *arg)
 		atomic_fetch_add_explicit(&created, 1, memory_order_relaxed);
 	}
 	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 static int min_ms, max_ms;
 static atomic_long wakeups;
@@ -49,14 +50,6 @@ static void *sleeper(void *arg)
 		atomic_fetch_add_explicit(&wakeups, 1, memory_order_relaxed);
 	}
 	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)

@@ -4,8 +4,9 @@
  *
  * Each traced thread carries a small record in task storage (freed with the
  * task, so thread churn cannot fill a map): its current state, since when,
- * and the time summed per state. The scheduler tracepoints move it between
- * states; nothing is sent to user space per event. User space reads the
+ * and the time summed per state. sched_switch moves it between states (a
+ * wakeup is timed at the switch-in that follows, from the kernel's run-queue
+ * clock: no program runs at wakeups); nothing is sent to user space per event. User space reads the
  * records with the `dump_threads` task iterator at the end (or for a live
  * view), and receives the records of exiting threads through a ring buffer.
  *
@@ -63,6 +64,13 @@ const volatile __u32 walk_kernel = 1;    /* walk kernel stacks at switch-out */
  */
 const volatile __u64 walk_period_ns = 10000000;
 const volatile __u32 walk_one_in = 64;
+/*
+ * Where a wakeup is timed. 1 (kernels with CONFIG_SCHED_INFO, i.e. schedstat): at
+ * switch-in, from the kernel's own run-queue wait since the switch-out (see
+ * `woken_at`), and no sched_wakeup program is loaded: that spares a program run at
+ * every wakeup of the machine, traced or not. 0: the sched_wakeup hook times it.
+ */
+const volatile __u32 queue_clock = 1;
 
 /* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
 __u64 window_end_ns = 0;
@@ -97,6 +105,8 @@ struct task_acct {
 	/* The kernel's clocks when tracing of the thread began. */
 	__u64 kernel_on_cpu0;
 	__u64 kernel_run_delay0;
+	/* sched_info.run_delay when the current off-CPU wait began (queue_clock). */
+	__u64 run_delay_out;
 };
 
 struct {
@@ -252,7 +262,7 @@ struct task_struct___pre514 {
 static __always_inline __u32 task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
+		return t->__state;
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 
@@ -270,9 +280,9 @@ static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acc
 
 	if (!regs)
 		return false;
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = regs->orig_ax;
 	if (nr == NR_futex) {
-		cmd = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+		cmd = regs->si & FUTEX_CMD_MASK;
 		if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI &&
 		    cmd != FUTEX_LOCK_PI2 && cmd != FUTEX_WAIT_REQUEUE_PI)
 			return false;
@@ -283,7 +293,7 @@ static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acc
 	} else {
 		return false;
 	}
-	a->futex_uaddr = BPF_CORE_READ(regs, di);
+	a->futex_uaddr = regs->di;
 	a->futex_op = cmd;
 	return true;
 }
@@ -303,7 +313,7 @@ static __always_inline void add_stack_time(struct task_acct *a, struct task_stru
 					   __u64 weighted_ns)
 {
 	struct swoffcpu_stack_key key = {
-		.tid = BPF_CORE_READ(t, pid),
+		.tid = t->pid,
 		.state = s,
 		.user_stack = a->ustack,
 		.kernel_stack = a->kstack,
@@ -485,9 +495,9 @@ static __always_inline struct swoffcpu_user_leaf *read_leaf(void)
 	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
 	if (!leaf || !regs)
 		return NULL;
-	leaf->ip = BPF_CORE_READ(regs, ip);
-	leaf->sp = BPF_CORE_READ(regs, sp);
-	leaf->bp = BPF_CORE_READ(regs, bp);
+	leaf->ip = regs->ip;
+	leaf->sp = regs->sp;
+	leaf->bp = regs->bp;
 	leaf->len = SWOFFCPU_LEAF_BYTES;
 	if (bpf_probe_read_user(leaf->stack, SWOFFCPU_LEAF_BYTES, (void *)leaf->sp)) {
 		/* Near the top of the stack mapping: take less. */
@@ -583,17 +593,17 @@ static __always_inline struct rq *task_rq_of(struct task_struct *t)
 {
 	if (!bpf_core_field_exists(t->se.cfs_rq))
 		return NULL;
-	return BPF_CORE_READ(t, se.cfs_rq, rq);
+	return t->se.cfs_rq->rq;
 }
 
 static __always_inline __u64 kernel_on_cpu(struct task_struct *t, bool running)
 {
-	__u64 v = BPF_CORE_READ(t, se.sum_exec_runtime);
+	__u64 v = t->se.sum_exec_runtime;
 	struct rq *rq;
 
 	if (running && (rq = task_rq_of(t))) {
-		__u64 clock = BPF_CORE_READ(rq, clock_task);
-		__u64 start = BPF_CORE_READ(t, se.exec_start);
+		__u64 clock = rq->clock_task;
+		__u64 start = t->se.exec_start;
 
 		if (clock > start)
 			v += clock - start;
@@ -608,10 +618,10 @@ static __always_inline __u64 kernel_run_delay(struct task_struct *t)
 
 	if (!bpf_core_field_exists(t->sched_info.run_delay))
 		return 0;
-	v = BPF_CORE_READ(t, sched_info.run_delay);
-	queued = BPF_CORE_READ(t, sched_info.last_queued);
+	v = t->sched_info.run_delay;
+	queued = t->sched_info.last_queued;
 	if (queued && (rq = task_rq_of(t))) {
-		__u64 clock = BPF_CORE_READ(rq, clock);
+		__u64 clock = rq->clock;
 
 		if (clock > queued)
 			v += clock - queued;
@@ -622,8 +632,8 @@ static __always_inline __u64 kernel_run_delay(struct task_struct *t)
 static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
 				     struct task_acct *a, __u64 end)
 {
-	r->tid = BPF_CORE_READ(t, pid);
-	r->tgid = BPF_CORE_READ(t, tgid);
+	r->tid = t->pid;
+	r->tgid = t->tgid;
 	r->start_ns = a->start_ns;
 	r->end_ns = end > a->since ? end : a->since; /* sum(ns) == end_ns - start_ns */
 	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
@@ -677,46 +687,6 @@ static __always_inline void finish_thread(struct task_struct *p, struct task_acc
 	bpf_task_storage_delete(&acct, p);
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
-{
-	struct task_acct *a;
-	__u64 now = 0;
-
-	a = traced(prev);
-	if (a && (prev_state & TASK_DEAD)) {
-		finish_thread(prev, a, bpf_ktime_get_ns());
-		a = NULL;
-	}
-	if (a) {
-		now = event_time();
-		if (!now)
-			return 0;
-		/* Preempted, or yielding, the task stays on the run queue. */
-		if (preempt || prev_state == TASK_RUNNING)
-			enter(a, prev, SWOFFCPU_RUNNABLE, now);
-		else
-			enter(a, prev, sleep_state(prev, a, prev_state), now);
-		a->switches++;
-		walk_stacks(ctx, a, now);
-		count(SWOFFCPU_CTR_EVENTS, 1);
-		count(SWOFFCPU_CTR_SWITCH_OUTS, 1);
-	}
-
-	a = traced(next);
-	if (a) {
-		if (!now)
-			now = event_time();
-		if (!now)
-			return 0;
-		enter(a, next, SWOFFCPU_ON_CPU, now);
-		a->weight = 0; /* the off-CPU period is over */
-		count(SWOFFCPU_CTR_EVENTS, 1);
-	}
-	return 0;
-}
-
 /*
  * The end of a futex wait: sum it per lock (every wait), and, when the wait's
  * stacks were walked, who woke it (its releaser), weighted like stack time.
@@ -727,8 +697,8 @@ static __always_inline void end_futex_wait(struct task_struct *p, struct task_ac
 	struct swoffcpu_lock_val *lv, nlv = {};
 	__u64 d = now > a->since ? now - a->since : 0;
 
-	lk.tgid = BPF_CORE_READ(p, tgid);
-	lk.tid = BPF_CORE_READ(p, pid);
+	lk.tgid = p->tgid;
+	lk.tid = p->pid;
 	lk.uaddr = a->futex_uaddr;
 	lk.op = a->futex_op;
 	lv = bpf_map_lookup_elem(&lock_waits, &lk);
@@ -773,25 +743,81 @@ wakers:
 	a->waker_tid = 0;
 }
 
-static __always_inline int handle_wakeup(struct task_struct *p)
+static __always_inline bool is_wait(__u32 state)
 {
-	struct task_acct *a = traced(p);
-	__u64 now;
+	return state == SWOFFCPU_SLEEP || state == SWOFFCPU_SLEEP_D || state == SWOFFCPU_BLOCKED;
+}
 
-	if (!a)
-		return 0;
-	/* A wakeup of a task that is running or already queued changes nothing. */
-	if (a->state != SWOFFCPU_SLEEP && a->state != SWOFFCPU_SLEEP_D &&
-	    a->state != SWOFFCPU_BLOCKED)
-		return 0;
-	now = event_time();
-	if (!now)
-		return 0;
+/* A wait (sleep, sleep D, blocked) ends at `when`: the thread is runnable from then on. */
+static __always_inline void wake_up(struct task_acct *a, struct task_struct *p, __u64 when)
+{
 	if (a->state == SWOFFCPU_BLOCKED)
-		end_futex_wait(p, a, now);
-	enter(a, p, SWOFFCPU_RUNNABLE, now);
+		end_futex_wait(p, a, when);
+	enter(a, p, SWOFFCPU_RUNNABLE, when);
 	a->wakeups++;
-	count(SWOFFCPU_CTR_EVENTS, 1);
+}
+
+/*
+ * When a waiting thread, seen at `now` still off-CPU or being switched in, was
+ * woken: `now` less the run-queue wait the kernel counted since the thread's
+ * switch-out (sched_info.run_delay, with the wait in progress; it includes waits on
+ * other CPUs' queues before a migration). At sched_switch the kernel has not yet
+ * added next's current wait (sched_info_switch runs after the tracepoint), so the
+ * wait in progress is read from last_queued and the run queue's clock, the very
+ * values the kernel is about to use. `now` when the thread was not woken.
+ */
+static __always_inline __u64 woken_at(struct task_struct *t, struct task_acct *a, __u64 now)
+{
+	__u64 rd = kernel_run_delay(t);
+	__u64 queued = rd > a->run_delay_out ? rd - a->run_delay_out : 0;
+
+	if (now <= a->since || now - a->since <= queued)
+		return a->since;
+	return now - queued;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct task_acct *a;
+	__u64 now = 0;
+
+	a = traced(prev);
+	if (a && (prev_state & TASK_DEAD)) {
+		finish_thread(prev, a, bpf_ktime_get_ns());
+		a = NULL;
+	}
+	if (a) {
+		now = event_time();
+		if (!now)
+			return 0;
+		/* Preempted, or yielding, the task stays on the run queue. */
+		if (preempt || prev_state == TASK_RUNNING) {
+			enter(a, prev, SWOFFCPU_RUNNABLE, now);
+		} else {
+			enter(a, prev, sleep_state(prev, a, prev_state), now);
+			if (queue_clock)
+				a->run_delay_out = prev->sched_info.run_delay;
+		}
+		a->switches++;
+		walk_stacks(ctx, a, now);
+		count(SWOFFCPU_CTR_EVENTS, 1);
+		count(SWOFFCPU_CTR_SWITCH_OUTS, 1);
+	}
+
+	a = traced(next);
+	if (a) {
+		if (!now)
+			now = event_time();
+		if (!now)
+			return 0;
+		if (queue_clock && is_wait(a->state))
+			wake_up(a, next, woken_at(next, a, now));
+		enter(a, next, SWOFFCPU_ON_CPU, now);
+		a->weight = 0; /* the off-CPU period is over */
+		count(SWOFFCPU_CTR_EVENTS, 1);
+	}
 	return 0;
 }
 
@@ -828,10 +854,22 @@ int BPF_PROG(on_waking, struct task_struct *p)
 	return 0;
 }
 
+/* Only without queue_clock: times the wakeup when it happens. */
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
-	return handle_wakeup(p);
+	struct task_acct *a = traced(p);
+	__u64 now;
+
+	/* A wakeup of a task that is running or already queued changes nothing. */
+	if (!a || !is_wait(a->state))
+		return 0;
+	now = event_time();
+	if (!now)
+		return 0;
+	wake_up(a, p, now);
+	count(SWOFFCPU_CTR_EVENTS, 1);
+	return 0;
 }
 
 
@@ -846,7 +884,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (!traced(parent))
 		return 0;
-	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid))
+	if (child->tgid != parent->tgid)
 		return 0; /* a new process, not a thread */
 	now = event_time();
 	if (!now)
@@ -934,6 +972,7 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a->flags = SWOFFCPU_F_SEEDED;
 	a->kernel_on_cpu0 = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
 	a->kernel_run_delay0 = kernel_run_delay(t);
+	a->run_delay_out = a->kernel_run_delay0;
 	seed_stacks(t, a, now);
 	fill_rec(&r, t, a, now);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
@@ -1029,9 +1068,9 @@ int seed_user_stacks(struct bpf_iter__task *ctx)
 	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
 	if (!regs || !buf || !leaf)
 		return 0;
-	leaf->ip = BPF_CORE_READ(regs, ip);
-	leaf->sp = BPF_CORE_READ(regs, sp);
-	leaf->bp = BPF_CORE_READ(regs, bp);
+	leaf->ip = regs->ip;
+	leaf->sp = regs->sp;
+	leaf->bp = regs->bp;
 	leaf->len = SWOFFCPU_LEAF_BYTES;
 	if (bpf_copy_from_user_task(leaf->stack, SWOFFCPU_LEAF_BYTES, (void *)leaf->sp, t, 0)) {
 		leaf->len = 128;
@@ -1084,7 +1123,15 @@ int dump_threads(struct bpf_iter__task *ctx)
 	end = window_end_ns;
 	if (end) {
 		/* Final: close the open interval in the storage itself, adding its stack
-		 * (and lock) time once; an exit after this (frozen) adds nothing. */
+		 * (and lock) time once; an exit after this (frozen) adds nothing. A wait
+		 * that was woken before the end and is still queued is runnable from
+		 * its wakeup. */
+		if (queue_clock && is_wait(a->state)) {
+			__u64 woken = woken_at(t, a, bpf_ktime_get_ns());
+
+			if (woken < end)
+				wake_up(a, t, woken);
+		}
 		if (a->state == SWOFFCPU_BLOCKED)
 			end_futex_wait(t, a, end);
 		enter(a, t, a->state, end);

@@ -108,6 +108,12 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *
 	 * machine (about 50 ns, traced or not). */
 	if (!cfg->walk_user && !cfg->walk_kernel)
 		bpf_program__set_autoload(skel->progs.on_waking, false);
+	/* With the kernel's run-queue clocks (CONFIG_SCHED_INFO, which is what gives
+	 * /proc/PID/schedstat), wakeups are timed at switch-in and sched_wakeup is not
+	 * loaded: one program run less at every wakeup of the machine. */
+	skel->rodata->queue_clock = access("/proc/self/schedstat", F_OK) == 0;
+	if (skel->rodata->queue_clock)
+		bpf_program__set_autoload(skel->progs.on_wakeup, false);
 	if (!cfg->seed_user_stacks)
 		bpf_program__set_autoload(skel->progs.seed_user_stacks, false);
 	err = bpf_map__set_max_entries(skel->maps.user_stacks, cfg->max_stacks ? cfg->max_stacks : 1);

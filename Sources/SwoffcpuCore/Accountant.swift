@@ -8,8 +8,11 @@
 ///   thread (born, runnable). Events of untraced threads are ignored.
 /// - `switchOut`: preempted or TASK_RUNNING -> runnable; TASK_UNINTERRUPTIBLE -> sleep D;
 ///   futex wait -> blocked; otherwise sleep. Counts a switch.
-/// - `switchIn` -> on-CPU. `wakeup` from sleep, sleep D or blocked -> runnable, counts a wakeup;
-///   a wakeup in any other state changes nothing.
+/// - `wakeup` of a thread in sleep, sleep D or blocked notes when the kernel queued it (as the
+///   kernel's `sched_info.last_queued`); nothing is accounted then. At its `switchIn` (or at the
+///   window end, still queued) the wait ends at that instant, clamped into the interval; the
+///   thread is runnable from then on, and a wakeup is counted (also when no queueing was seen:
+///   a zero-length runnable part). `switchIn` -> on-CPU.
 /// - `exit` closes the record at the exit (exited, `endNs` = exit time) and stops tracing the tid.
 /// - Events after the window end are ignored: the record is frozen and closed at the window end.
 ///   An exit after the window end closes the record at the window end and does not mark it exited.
@@ -101,6 +104,8 @@ extension Accountant {
         var wakeups: UInt64 = 0
         var seeded: Bool
         var born: Bool
+        /// When the kernel queued the thread after its wait began (`sched_info.last_queued`).
+        var queuedAt: UInt64?
 
         /// Close the current interval at `now` (never before `since`) and enter `next`.
         mutating func enter(_ next: ThreadState, at now: UInt64) {
@@ -109,6 +114,18 @@ extension Accountant {
                 since = now
             }
             state = next
+        }
+
+        /// `woken_at`: `now` less the run-queue wait since `queuedAt`, within the open interval.
+        func wokenAt(_ now: UInt64) -> UInt64 {
+            let queued = queuedAt.map { now > $0 ? now - $0 : 0 } ?? 0
+            return now <= since || now - since <= queued ? since : now - queued
+        }
+
+        /// `wake_up`: the wait ends at `when`, runnable from then.
+        mutating func wakeUp(at when: UInt64) {
+            enter(.runnable, at: when)
+            wakeups += 1
         }
 
         /// The record with the open interval closed at `end` (`fill_rec`).
@@ -165,15 +182,17 @@ extension Accountant {
                 acct.enter(.afterSwitchOut(preempt: preempt, taskState: taskState,
                                            inFutexWait: inFutexWait), at: now)
                 acct.switches += 1
+                acct.queuedAt = nil
                 live[tid] = acct
             case .switchIn(let tid, _):
                 guard var acct = live[tid] else { return }
+                if acct.state.isWakeable { acct.wakeUp(at: acct.wokenAt(now)) }
                 acct.enter(.onCPU, at: now)
+                acct.queuedAt = nil
                 live[tid] = acct
             case .wakeup(let tid, _):
-                guard var acct = live[tid], acct.state.isWakeable else { return }
-                acct.enter(.runnable, at: now)
-                acct.wakeups += 1
+                guard var acct = live[tid], acct.state.isWakeable, acct.queuedAt == nil else { return }
+                acct.queuedAt = now
                 live[tid] = acct
             case .exit:
                 break // handled above
@@ -191,8 +210,17 @@ extension Accountant {
             }
         }
 
+        /// The dump at the window end: a wait woken before the end and still queued is runnable
+        /// from its wakeup (read after the end, so any later instant gives the same answer).
         func outputs() -> KernelOutputs {
-            let dump = live.values.sorted { $0.tid < $1.tid }.map { $0.record(end: windowEnd, exited: false) }
+            let dump = live.values.sorted { $0.tid < $1.tid }.map { live -> ThreadRecord in
+                var acct = live
+                if acct.state.isWakeable, acct.queuedAt != nil {
+                    let woken = acct.wokenAt(windowEnd + 1)
+                    if woken < windowEnd { acct.wakeUp(at: woken) }
+                }
+                return acct.record(end: windowEnd, exited: false)
+            }
             return KernelOutputs(seeds: seeds, exits: exits, dump: dump)
         }
     }

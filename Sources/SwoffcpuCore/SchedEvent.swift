@@ -12,10 +12,14 @@ public enum SchedEvent: Equatable, Hashable, Sendable {
     /// `tid` left its CPU (`sched_switch`, prev side). `taskState` is the kernel's `prev_state`
     /// bits; `inFutexWait` is whether its saved registers show a futex wait syscall.
     case switchOut(tid: Int32, at: UInt64, preempt: Bool, taskState: UInt32, inFutexWait: Bool)
-    /// `tid` got a CPU (`sched_switch`, next side).
+    /// `tid` got a CPU (`sched_switch`, next side). From a wait (sleep, sleep D, blocked), the
+    /// BPF program times the wakeup here: `at` less the run-queue wait the kernel counted
+    /// since the thread was queued (`woken_at`).
     case switchIn(tid: Int32, at: UInt64)
-    /// `tid` was woken (`sched_wakeup`, `sched_wakeup_new`). Changes anything only from an
-    /// off-CPU wait (sleep, sleep D, blocked), which it turns into runnable.
+    /// The kernel woke `tid` and put it on a run queue (`try_to_wake_up`; it stamps
+    /// `sched_info.last_queued`). No program runs here: the wakeup is timed at the next
+    /// switch-in, or at the window end if the thread is still queued then. Matters only for a
+    /// thread in a wait (sleep, sleep D, blocked) that is not queued yet.
     case wakeup(tid: Int32, at: UInt64)
     /// `tid` exited (`sched_process_exit`). Its record is closed and it is no longer traced.
     case exit(tid: Int32, at: UInt64)
@@ -66,7 +70,7 @@ extension ThreadState {
         return .sleep
     }
 
-    /// Whether a wakeup moves a thread in this state to runnable (`handle_wakeup`).
+    /// Whether a wakeup moves a thread in this state to runnable (`is_wait`).
     public var isWakeable: Bool {
         self == .sleep || self == .sleepUninterruptible || self == .blocked
     }

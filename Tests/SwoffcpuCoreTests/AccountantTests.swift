@@ -93,6 +93,21 @@ struct AccountantTransitionTests {
         #expect(r.finalState == .runnable)
     }
 
+    /// Checks that the wakeup is timed at switch-in from when the kernel queued the thread: a
+    /// second queueing (already queued) does not move it, and a switch-in with no queueing seen
+    /// (woken straight onto its CPU) ends the wait there, runnable for no time, still a wakeup.
+    @Test func wakeupTimedAtSwitchInFromQueueing() throws {
+        let r = try #require(run([
+            seed(1, .blocked),
+            .wakeup(tid: 1, at: 1_200), .wakeup(tid: 1, at: 1_250), // queued once, at 1200
+            .switchIn(tid: 1, at: 1_300),
+            out(1, at: 1_400),                                      // sleep
+            .switchIn(tid: 1, at: 1_600),                           // no queueing seen
+        ]).first)
+        #expect(r.times == StateTimes(onCPU: 100 + 400, runnable: 100, sleepInterruptible: 200, blocked: 200))
+        #expect(r.wakeups == 2 && r.switches == 1)
+    }
+
     /// Checks that a wakeup of a running or already runnable thread changes nothing and is not counted.
     @Test(arguments: [ThreadState.onCPU, .runnable])
     func wakeupIgnoredWhenNotWaiting(state: ThreadState) throws {
@@ -286,7 +301,9 @@ struct AccountantRobustnessTests {
             .switchIn(tid: 1, at: 1_300),
         ])
         let r = try #require(records.first)
-        #expect(r.times == StateTimes(onCPU: 700, runnable: 100, sleepInterruptible: 200))
+        // Switched in at 1190, before the queueing at 1200 (0 queued: woken at 1190); the second
+        // wait began at 1190 (`since` stays) and was queued at 1150: runnable all of it.
+        #expect(r.times == StateTimes(onCPU: 700, runnable: 110, sleepInterruptible: 190))
         #expect(r.times.total == 1_000)
         expectSound(records)
     }

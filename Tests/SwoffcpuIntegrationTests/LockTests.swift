@@ -180,9 +180,12 @@ extension IntegrationTests {
             #expect(hot.waitNs > 20 * cold.waitNs)
 
             // Every futex wait of a thread is its blocked time: the two tables agree per thread.
-            // Not to the nanosecond: the futex waits are the tracepoints' intervals, while the
-            // table's states take on-CPU and runnable from the kernel's clocks and share the rest
-            // of the window among the waits (KernelClocks) — about 1 µs a switch, 0.2 % here.
+            // Not to the nanosecond: a futex wait runs from the switch-out to the wakeup, timed at
+            // switch-in as the switch-in less the kernel's run-queue wait; when the wakeup brought
+            // an idle CPU out of idle, the kernel does not re-read its run-queue clock and counts
+            // the idle exit as on-CPU (docs/architecture.md), so the wait includes it, while the
+            // table takes on-CPU and runnable from the kernel's clocks (KernelClocks): measured
+            // 7-10 µs a wait on this VM (1475 waits: waits 10-15 ms above blocked).
             var perThread: [Int32: UInt64] = [:]
             for wt in data.waits { perThread[wt.tid, default: 0] += wt.waitNs }
             for tid in hotTids.union([try w.tid("cold-waiter")]) {
@@ -190,7 +193,9 @@ extension IntegrationTests {
                 let blocked = record.times.blocked
                 let sum = perThread[tid] ?? 0
                 let diff = sum > blocked ? sum - blocked : blocked - sum
-                #expect(diff <= blocked / 100 + 2_000 * record.switches + 10_000,
+                print("[locks] tid \(tid): futex waits \(f2(ms(sum))) ms, blocked \(f2(ms(blocked))) ms, "
+                      + "\(record.switches) switches, runnable \(f2(ms(record.times.runnable))) ms")
+                #expect(diff <= blocked / 100 + 25_000 * record.switches + 10_000,
                         "tid \(tid): futex waits \(sum) ns, blocked \(blocked) ns")
             }
             #expect(data.waitsDropped == 0 && data.wakersDropped == 0)

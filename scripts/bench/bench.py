@@ -25,8 +25,8 @@ BENCH_DIR = os.path.join(ROOT, "scripts", "bench")
 OFFCPUTIME = "/usr/sbin/offcputime"
 PACKAGES = ["bpftool", "linux-perf", "libbpf-tools", "gcc", "util-linux"]
 # Tracepoint links a tracer holds once attached, at least. swoffcpu's number changes as
-# it grows (5 today: sched_switch, sched_waking, sched_wakeup, sched_wakeup_new,
-# sched_process_fork), so attach is "at least this many, and no new one for 60 ms".
+# it grows (3 today: sched_switch, sched_waking (with stacks), sched_process_fork),
+# so attach is "at least this many, and no new one for 60 ms".
 SWOFFCPU_LINKS = 1
 OFFCPUTIME_LINKS = 1  # sched_switch
 
@@ -473,7 +473,7 @@ def run_bpf_stats(args, exes, sw, workdir):
             for pid, (ns1, cnt1) in snap["done"].items():
                 ns0, cnt0 = snap["go"].get(pid, (0, 0))
                 if cnt1 == cnt0:
-                    continue  # not run during the loop (on_fork, on_wakeup_new, the iterators)
+                    continue  # not run during the loop (on_fork, the iterators)
                 rows.append((names.get(pid, f"prog {pid}"), cnt1 - cnt0, ns1 - ns0))
             results.append((key, label, {"rows": sorted(rows), "us": us, "exit": tracer.exit_code}, ""))
             log(f"bpf stats {key}: " + ", ".join(f"{n} {c} runs {t / c if c else 0:.0f} ns" for n, c, t in rows))

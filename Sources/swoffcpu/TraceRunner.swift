@@ -20,6 +20,10 @@ struct TraceRunner {
     let verbose: Bool
 
     func run() throws -> TraceResult {
+        // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
+        // machine) must stop the trace as soon as it starts, not be lost — a background job of a
+        // non-interactive shell even starts with SIGINT ignored.
+        swoffcpu_install_stop_signals()
         try Preflight.checkBTF()
         try Preflight.checkCapabilities()
         var options = TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose)
@@ -37,7 +41,6 @@ struct TraceRunner {
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         var resolver: StackResolver? = StackResolver()
         for pid in session.tgids { resolver?.snapshot(pid: pid) }
-        swoffcpu_install_stop_signals()
         try session.start()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         let status = StatusLine(enabled: isatty(2) == 1, processes: session.tgids.count)

@@ -25,6 +25,9 @@ public struct ThreadRecord: Equatable, Sendable {
     /// The kernel's own clocks over the thread's window (schedstat's on-CPU and run-queue
     /// wait), when the kernel side could read them. See `KernelClocks`.
     public var kernelClocks: KernelClocks? = nil
+    /// `times` as the tracepoints measured them, before on-CPU and runnable were taken from
+    /// `kernelClocks` (nil when they were not): for checking the kernel side against the kernel.
+    public var tracepointTimes: StateTimes? = nil
     /// Weighted off-CPU time of walked intervals the kernel could not add to its
     /// stack-time map (full), per state: reported as lost stacks.
     public var stackLostNs: StateTimes = StateTimes()

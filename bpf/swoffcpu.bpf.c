@@ -105,8 +105,10 @@ struct task_acct {
 	/* The kernel's clocks when tracing of the thread began. */
 	__u64 kernel_on_cpu0;
 	__u64 kernel_run_delay0;
-	/* sched_info.run_delay when the current off-CPU wait began (queue_clock). */
-	__u64 run_delay_out;
+	/* The kernel's clocks at the last switch seen (see `catch_up`): run_delay
+	 * (with the wait in progress) and sum_exec_runtime. */
+	__u64 mark_run_delay;
+	__u64 mark_on_cpu;
 };
 
 struct {
@@ -658,36 +660,6 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 }
 
 /*
- * A thread's last switch-out (TASK_DEAD): close its record, send it to user
- * space and free the storage. Done here rather than at sched_process_exit,
- * which fires before the thread has finished exiting: the CPU time of the
- * exit itself (files, signals, exit_notify) stays the thread's, as the kernel
- * counts it. After the window end the record is still sent (closed at the
- * window end and not marked exited): the storage is about to disappear.
- */
-static __always_inline void finish_thread(struct task_struct *p, struct task_acct *a, __u64 now)
-{
-	struct swoffcpu_thread_rec *r;
-	__u64 end = window_end_ns;
-
-	if (!end || now <= end) {
-		a->flags |= SWOFFCPU_F_EXITED;
-		end = now;
-	}
-	/* Close the last interval here, so that its stack time is added exactly once. */
-	enter(a, p, a->state, end);
-	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
-	if (r) {
-		fill_rec(r, p, a, end);
-		bpf_ringbuf_submit(r, 0);
-	} else {
-		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
-		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
-	}
-	bpf_task_storage_delete(&acct, p);
-}
-
-/*
  * The end of a futex wait: sum it per lock (every wait), and, when the wait's
  * stacks were walked, who woke it (its releaser), weighted like stack time.
  */
@@ -769,11 +741,100 @@ static __always_inline void wake_up(struct task_acct *a, struct task_struct *p, 
 static __always_inline __u64 woken_at(struct task_struct *t, struct task_acct *a, __u64 now)
 {
 	__u64 rd = kernel_run_delay(t);
-	__u64 queued = rd > a->run_delay_out ? rd - a->run_delay_out : 0;
+	__u64 queued = rd > a->mark_run_delay ? rd - a->mark_run_delay : 0;
 
 	if (now <= a->since || now - a->since <= queued)
 		return a->since;
 	return now - queued;
+}
+
+/*
+ * Closes the open interval at `end` (the window end, or the thread's exit) in the
+ * storage itself: a futex wait still open is summed up to `end`, and the
+ * interval's stack time is added — once: a later call finds since == end.
+ */
+static __always_inline void close_at(struct task_struct *t, struct task_acct *a, __u64 end)
+{
+	if (a->state == SWOFFCPU_BLOCKED && end > a->since)
+		end_futex_wait(t, a, end);
+	enter(a, t, a->state, end);
+}
+
+/*
+ * A thread's last switch-out (TASK_DEAD): close its record, send it to user
+ * space and free the storage. Done here rather than at sched_process_exit,
+ * which fires before the thread has finished exiting: the CPU time of the
+ * exit itself (files, signals, exit_notify) stays the thread's, as the kernel
+ * counts it. After the window end the record is still sent (closed at the
+ * window end and not marked exited): the storage is about to disappear.
+ */
+static __always_inline void finish_thread(struct task_struct *p, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_thread_rec *r;
+	__u64 end = window_end_ns;
+
+	if (!end || now <= end) {
+		a->flags |= SWOFFCPU_F_EXITED;
+		end = now;
+	}
+	/* Close the last interval here, so that its stack time is added exactly once
+	 * (and a futex wait frozen at the window end is summed, if the dump did not). */
+	close_at(p, a, end);
+	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
+	if (r) {
+		fill_rec(r, p, a, end);
+		bpf_ringbuf_submit(r, 0);
+	} else {
+		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
+		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
+	}
+	bpf_task_storage_delete(&acct, p);
+}
+
+/*
+ * A program run can miss a switch: bpf_task_storage_get() finds nothing, even for
+ * a traced task, while the kernel's per-CPU task-storage guard is held on this
+ * CPU — by a task-storage operation in process context that was preempted (an
+ * iterator of ours or of another tool, storage freed at a task's exit). A
+ * switch-out of a thread not on-CPU in its record means its switch-in was
+ * missed; a switch-in of a thread on-CPU in its record, its switch-out. The
+ * kernel's clocks since the last switch seen (the marks) tell how the interval
+ * splits: on-CPU time from sum_exec_runtime, run-queue wait from run_delay, the
+ * rest the wait it was in (at a missed switch-out, guessed from the saved
+ * registers: a futex wait or a sleep). Counted, and shown with the report.
+ */
+static __always_inline void catch_up(struct task_struct *t, struct task_acct *a, __u64 now, bool switching_in)
+{
+	__u64 span = now > a->since ? now - a->since : 0;
+	__u64 on = t->se.sum_exec_runtime, rd = kernel_run_delay(t);
+	__u64 t_run;
+
+	on = on > a->mark_on_cpu ? on - a->mark_on_cpu : 0;
+	rd = rd > a->mark_run_delay ? rd - a->mark_run_delay : 0;
+	if (on > span)
+		on = span;
+	if (rd > span - on)
+		rd = span - on;
+	count(SWOFFCPU_CTR_MISSED_SWITCHES, 1);
+	if (switching_in) {
+		/* on-CPU, then the wait, then queued: [since, since+on), ..., [now-rd, now) */
+		enter(a, t, in_futex_wait(t, a) ? SWOFFCPU_BLOCKED : SWOFFCPU_SLEEP, a->since + on);
+		a->switches++;
+		wake_up(a, t, now - rd);
+		return;
+	}
+	/* the wait (or the queue), then queued, then on-CPU since the missed switch-in */
+	t_run = now - on;
+	if (is_wait(a->state))
+		wake_up(a, t, t_run - rd);
+	enter(a, t, SWOFFCPU_ON_CPU, t_run);
+}
+
+/* The kernel's clocks at a switch seen, for `woken_at` and `catch_up`. */
+static __always_inline void mark(struct task_struct *t, struct task_acct *a)
+{
+	a->mark_run_delay = kernel_run_delay(t);
+	a->mark_on_cpu = t->se.sum_exec_runtime;
 }
 
 SEC("tp_btf/sched_switch")
@@ -784,22 +845,24 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u64 now = 0;
 
 	a = traced(prev);
+	if (a) {
+		now = event_time();
+		if (now && a->state != SWOFFCPU_ON_CPU)
+			catch_up(prev, a, now, false);
+	}
 	if (a && (prev_state & TASK_DEAD)) {
 		finish_thread(prev, a, bpf_ktime_get_ns());
 		a = NULL;
 	}
 	if (a) {
-		now = event_time();
 		if (!now)
 			return 0;
 		/* Preempted, or yielding, the task stays on the run queue. */
-		if (preempt || prev_state == TASK_RUNNING) {
+		if (preempt || prev_state == TASK_RUNNING)
 			enter(a, prev, SWOFFCPU_RUNNABLE, now);
-		} else {
+		else
 			enter(a, prev, sleep_state(prev, a, prev_state), now);
-			if (queue_clock)
-				a->run_delay_out = prev->sched_info.run_delay;
-		}
+		mark(prev, a);
 		a->switches++;
 		walk_stacks(ctx, a, now);
 		count(SWOFFCPU_CTR_EVENTS, 1);
@@ -812,9 +875,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			now = event_time();
 		if (!now)
 			return 0;
+		if (a->state == SWOFFCPU_ON_CPU)
+			catch_up(next, a, now, true);
 		if (queue_clock && is_wait(a->state))
 			wake_up(a, next, woken_at(next, a, now));
 		enter(a, next, SWOFFCPU_ON_CPU, now);
+		mark(next, a);
 		a->weight = 0; /* the off-CPU period is over */
 		count(SWOFFCPU_CTR_EVENTS, 1);
 	}
@@ -901,6 +967,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	/* A new task's clocks start at zero; whatever they hold is its parent's copy. */
 	a->kernel_on_cpu0 = kernel_on_cpu(child, false);
 	a->kernel_run_delay0 = kernel_run_delay(child);
+	a->mark_run_delay = a->kernel_run_delay0;
+	a->mark_on_cpu = a->kernel_on_cpu0;
 	count(SWOFFCPU_CTR_EVENTS, 1);
 	return 0;
 }
@@ -972,7 +1040,8 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a->flags = SWOFFCPU_F_SEEDED;
 	a->kernel_on_cpu0 = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
 	a->kernel_run_delay0 = kernel_run_delay(t);
-	a->run_delay_out = a->kernel_run_delay0;
+	a->mark_run_delay = a->kernel_run_delay0;
+	a->mark_on_cpu = a->kernel_on_cpu0;
 	seed_stacks(t, a, now);
 	fill_rec(&r, t, a, now);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
@@ -1132,9 +1201,7 @@ int dump_threads(struct bpf_iter__task *ctx)
 			if (woken < end)
 				wake_up(a, t, woken);
 		}
-		if (a->state == SWOFFCPU_BLOCKED)
-			end_futex_wait(t, a, end);
-		enter(a, t, a->state, end);
+		close_at(t, a, end);
 	}
 	else
 		end = bpf_ktime_get_ns(); /* a live look while tracing */

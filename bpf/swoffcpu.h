@@ -173,6 +173,7 @@ struct swoffcpu_waker_val {
 #define SWOFFCPU_CTR_LOCKS_FULL      9 /* futex waits not summed: `lock_waits` full */
 #define SWOFFCPU_CTR_LOCKS_FULL_NS  10 /* the blocked time they covered */
 #define SWOFFCPU_CTR_WAKERS_FULL    11 /* wakeups not recorded: `lock_wakers` full */
-#define SWOFFCPU_NCOUNTERS          12
+#define SWOFFCPU_CTR_MISSED_SWITCHES 12 /* switches a program run missed, recovered from the kernel's clocks */
+#define SWOFFCPU_NCOUNTERS          13
 
 #endif /* SWOFFCPU_H */

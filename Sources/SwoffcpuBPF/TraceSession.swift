@@ -195,7 +195,8 @@ public final class TraceSession {
         let lost = LostCounts(
             untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
             exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),
-            exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS))
+            exitRecordsDroppedNs: counter(SWOFFCPU_CTR_RINGBUF_DROP_NS),
+            switchesRecovered: counter(SWOFFCPU_CTR_MISSED_SWITCHES))
         // On-CPU and runnable split by the kernel's own clocks (see KernelClocks).
         func reconciled(_ records: [ThreadRecord]) -> [ThreadRecord] {
             records.map { r in

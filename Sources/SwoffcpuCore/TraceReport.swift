@@ -47,11 +47,17 @@ public struct LostCounts: Equatable, Sendable {
     public var exitRecordsDropped: UInt64 = 0
     /// Thread-time those lost exit records covered, ns.
     public var exitRecordsDroppedNs: UInt64 = 0
+    /// Context switches the BPF programs missed (the kernel's task-storage guard was busy)
+    /// and rebuilt from the kernel's own clocks: nothing is missing, but those intervals'
+    /// split between on-CPU, runnable and waiting is the kernel's, not the tracepoints'.
+    public var switchesRecovered: UInt64 = 0
 
-    public init(untracedThreads: UInt64 = 0, exitRecordsDropped: UInt64 = 0, exitRecordsDroppedNs: UInt64 = 0) {
+    public init(untracedThreads: UInt64 = 0, exitRecordsDropped: UInt64 = 0, exitRecordsDroppedNs: UInt64 = 0,
+                switchesRecovered: UInt64 = 0) {
         self.untracedThreads = untracedThreads
         self.exitRecordsDropped = exitRecordsDropped
         self.exitRecordsDroppedNs = exitRecordsDroppedNs
+        self.switchesRecovered = switchesRecovered
     }
 
     public var isZero: Bool { self == LostCounts() }

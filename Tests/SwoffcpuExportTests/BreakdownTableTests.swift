@@ -133,6 +133,10 @@ struct BreakdownTableTests {
         let emptyText = BreakdownTable().render(empty)
         #expect(emptyText.contains("LOST: 1 thread not traced"))
         #expect(emptyText.contains("target: none"))
+        // Recovered switches are a note, not a loss.
+        report.lost = LostCounts(switchesRecovered: 2)
+        let recovered = BreakdownTable().render(report)
+        #expect(recovered.contains("note: 2 context switches missed by the BPF programs") && !recovered.contains("LOST"))
     }
 
     /// Checks that a target process without any thread record is still listed, as such.

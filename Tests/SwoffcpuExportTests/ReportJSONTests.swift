@@ -9,7 +9,7 @@ private let processKeys = ["pid", "comm", "exited", "on_cpu_ns", "runnable_ns", 
 private let threadKeys = ["tid", "comm", "window_ns", "start_ns", "end_ns", "on_cpu_ns", "runnable_ns",
                           "sleep_ns", "sleep_uninterruptible_ns", "blocked_ns", "switches", "wakeups",
                           "seeded", "born", "exited"]
-private let lostKeys = ["untraced_threads", "exit_records_dropped", "exit_records_dropped_ns"]
+private let lostKeys = ["untraced_threads", "exit_records_dropped", "exit_records_dropped_ns", "switches_recovered"]
 
 private func parse(_ text: String) throws -> [String: Any] {
     let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
@@ -28,7 +28,7 @@ struct ReportJSONTests {
     @Test(arguments: [true, false])
     func parsesBackWithFieldsAndSums(pretty: Bool) throws {
         var report = ReportFixtures.sample
-        report.lost = LostCounts(untracedThreads: 1, exitRecordsDropped: 2, exitRecordsDroppedNs: 3)
+        report.lost = LostCounts(untracedThreads: 1, exitRecordsDropped: 2, exitRecordsDroppedNs: 3, switchesRecovered: 4)
         let doc = try parse(ReportJSON(report: report).render(pretty: pretty))
         #expect(Set(doc.keys) == Set(topKeys))
         #expect(try u64(doc["schema_version"]) == 1)
@@ -36,7 +36,7 @@ struct ReportJSONTests {
         #expect(try u64(doc["window_end_ns"]) - u64(doc["window_start_ns"]) == ReportFixtures.window)
         let lost = try #require(doc["lost"] as? [String: Any])
         #expect(Set(lost.keys) == Set(lostKeys))
-        #expect(try lostKeys.map { try u64(lost[$0]) } == [1, 2, 3])
+        #expect(try lostKeys.map { try u64(lost[$0]) } == [1, 2, 3, 4])
 
         let processes = try #require(doc["processes"] as? [[String: Any]])
         #expect(processes.count == 2)
@@ -76,7 +76,7 @@ struct ReportJSONTests {
         let compact = json.render(pretty: false)
         #expect(compact == json.render(pretty: false))
         #expect(compact.hasPrefix(#"{"schema_version":1,"window_ns":5000000000,"window_start_ns":1000000000000,"window_end_ns":1005000000000,"processes":[{"pid":4242,"comm":"server","exited":false,"on_cpu_ns":"#))
-        #expect(compact.hasSuffix(#""lost":{"untraced_threads":0,"exit_records_dropped":0,"exit_records_dropped_ns":0}}"# + "\n"))
+        #expect(compact.hasSuffix(#""lost":{"untraced_threads":0,"exit_records_dropped":0,"exit_records_dropped_ns":0,"switches_recovered":0}}"# + "\n"))
         #expect(!compact.dropLast().contains("\n"))
         #expect(json.document().keys == topKeys)
         let thread = json.threadObject(ReportFixtures.sample.processes[0].threads[0])

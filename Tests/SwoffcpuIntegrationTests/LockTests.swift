@@ -195,6 +195,10 @@ extension IntegrationTests {
                 let diff = sum > blocked ? sum - blocked : blocked - sum
                 print("[locks] tid \(tid): futex waits \(f2(ms(sum))) ms, blocked \(f2(ms(blocked))) ms, "
                       + "\(record.switches) switches, runnable \(f2(ms(record.times.runnable))) ms")
+                // Against the kernel side's own blocked time (before reconciliation): the same
+                // intervals, so the same sum to the nanosecond.
+                #expect(record.tracepointTimes?.blocked == sum,
+                        "tid \(tid): futex waits \(sum) ns, blocked at the tracepoints \(record.tracepointTimes?.blocked ?? 0) ns")
                 #expect(diff <= blocked / 100 + 25_000 * record.switches + 10_000,
                         "tid \(tid): futex waits \(sum) ns, blocked \(blocked) ns")
             }

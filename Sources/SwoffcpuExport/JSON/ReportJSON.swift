@@ -88,6 +88,7 @@ public struct ReportJSON: Sendable {
             "untraced_threads": .uint(lost.untracedThreads),
             "exit_records_dropped": .uint(lost.exitRecordsDropped),
             "exit_records_dropped_ns": .uint(lost.exitRecordsDroppedNs),
+            "switches_recovered": .uint(lost.switchesRecovered),
         ]
     }
 

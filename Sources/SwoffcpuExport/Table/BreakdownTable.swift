@@ -180,6 +180,11 @@ public struct BreakdownTable: Sendable {
             lines.append("LOST: \(n) exit record\(n == 1 ? "" : "s") dropped (ring buffer full): "
                 + "\(DurationFormat.format(ns: lost.exitRecordsDroppedNs)) of thread-time missing")
         }
+        if lost.switchesRecovered > 0 {
+            let n = lost.switchesRecovered
+            lines.append("note: \(n) context switch\(n == 1 ? "" : "es") missed by the BPF programs (kernel task-storage "
+                + "guard busy), rebuilt from the kernel's clocks")
+        }
         return lines
     }
 

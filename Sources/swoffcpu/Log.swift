@@ -1,4 +1,7 @@
+import CSwoffcpuShims
+import Glibc
 import Logging
+import SwoffcpuBPF
 
 /// swoffcpu's diagnostics (swift-log): warnings always, details with -v. Errors that end
 /// the run are not logged here but printed by `Diagnostics.fail` as one line.
@@ -12,4 +15,23 @@ enum Log {
     }
 
     static let logger = Logger(label: "swoffcpu")
+}
+
+extension Log {
+    /// Runs `body` and logs (with -v) how long it took and the resident memory after it:
+    /// where the time and memory between Ctrl-C and the written report go.
+    static func timed<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
+        let start = swoffcpu_monotonic_ns()
+        let result = try body()
+        let ms = (swoffcpu_monotonic_ns() - start) / 1_000_000
+        logger.debug("\(what): \(ms) ms, resident \(residentMB()) MB")
+        return result
+    }
+
+    /// Resident set size, from the second field of /proc/self/statm (pages).
+    private static func residentMB() -> Int {
+        let fields = ProcFS.read("/proc/self/statm")?.split(separator: " ") ?? []
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return (pages * sysconf(Int32(_SC_PAGESIZE))) >> 20
+    }
 }

@@ -21,7 +21,9 @@ struct ReportOutput {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
                                   target: targetDescription).render(report)
         if !locks.locks, let data = report.stacks {
-            let listing = TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
+            let listing = Log.timed("report: top stacks") {
+                TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
+            }
             if !listing.isEmpty { text += "\n" + listing }
         }
         // The lock sections (docs/locks.md), after the table and stacks, or alone with --locks.
@@ -34,16 +36,18 @@ struct ReportOutput {
         if stdoutTaken { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
 
         if let path = output.json {
-            var extra = StackJSON.members(report: report, samples: samples)
-            if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
-            let json = ReportJSON(report: report, extraMembers: extra).render()
-            try emit(json + "\n", to: path)
+            try Log.timed("report: JSON written") {
+                var extra = StackJSON.members(report: report, samples: samples)
+                if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
+                let json = ReportJSON(report: report, extraMembers: extra).render()
+                try emit(json + "\n", to: path)
+            }
         }
         // Folded once, for the folded file and the flamegraph both.
         let folded = stacks.folded == nil && stacks.flamegraph == nil ? nil
-            : FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(samples)
+            : Log.timed("report: stacks folded") { FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(samples) }
         if let path = stacks.folded, let folded {
-            try emit(folded.text, to: path)
+            try Log.timed("report: folded file written") { try emit(folded.text, to: path) }
         }
         if let path = stacks.flamegraph, let folded {
             let total = samples.reduce(0) { $0 + $1.valueNs }
@@ -53,7 +57,9 @@ struct ReportOutput {
                     + "\(report.processes.reduce(0) { $0 + $1.threads.count }) threads · "
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
-            try emit(FlamegraphWriter(options: options).render(folded.stacks), to: path)
+            try Log.timed("report: flamegraph written") {
+                try emit(FlamegraphWriter(options: options).render(folded.stacks), to: path)
+            }
         }
         try writeWakers(report, lockReport ?? LockReport())
     }

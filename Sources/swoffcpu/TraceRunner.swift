@@ -57,15 +57,17 @@ struct TraceRunner {
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
-        let report = try session.stop()
+        let report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
         var samples: [StackSample] = []
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
-            for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
-            samples = resolver.samples(report)
+            Log.timed("stop: process snapshots taken again") {
+                for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
+            }
+            samples = Log.timed("stop: stacks attributed and symbolized") { resolver.samples(report) }
             for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
         }
-        let locks = LockResolver.report(report, resolver: resolver)
+        let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
         return TraceResult(report: report, samples: samples, locks: locks, targetDescription: names.joined(separator: ", "))
     }

@@ -66,9 +66,20 @@ public final class ProcessSymbols: @unchecked Sendable {
         var out: [Frame] = []
         out.reserveCapacity(stack.count)
         for (i, a) in stack.enumerated() {
-            out.append(frame(a, isReturn: i > 0 && options.adjustReturnAddresses))
+            out.append(symbolize(a, isReturn: isReturnAddress(at: i)))
         }
         return out
+    }
+
+    /// Names one frame of a stack, `isReturn` as `isReturnAddress(at:)` says for its position:
+    /// for callers that keep names per (address, isReturn) themselves.
+    public func symbolize(_ address: UInt64, isReturn: Bool) -> Frame {
+        frame(address, isReturn: isReturn)
+    }
+
+    /// Whether the frame at `position` of a stack (leaf first) is looked up as a return address.
+    public func isReturnAddress(at position: Int) -> Bool {
+        position > 0 && options.adjustReturnAddresses
     }
 
     private func frame(_ address: UInt64, isReturn: Bool) -> Frame {

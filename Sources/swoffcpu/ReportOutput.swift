@@ -10,7 +10,7 @@ struct ReportOutput {
     let locks: LockOptions
     let targetDescription: String
 
-    func write(_ report: TraceReport, samples: [StackSample], lockReport: LockReport? = nil) throws {
+    func write(_ report: TraceReport, stacks symbolized: SymbolizedStacks, lockReport: LockReport? = nil) throws {
         let jsonToStdout = output.json == "-"
         let foldedToStdout = stacks.folded == "-"
         let flameToStdout = stacks.flamegraph == "-"
@@ -22,7 +22,7 @@ struct ReportOutput {
                                   target: targetDescription).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
-                TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
+                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data))
             }
             if !listing.isEmpty { text += "\n" + listing }
         }
@@ -37,20 +37,20 @@ struct ReportOutput {
 
         if let path = output.json {
             try Log.timed("report: JSON written") {
-                var extra = StackJSON.members(report: report, samples: samples)
+                var extra = StackJSON.members(report: report, stacks: symbolized)
                 if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
                 let json = ReportJSON(report: report, extraMembers: extra).render()
-                try emit(json + "\n", to: path)
+                try AtomicFile.write(json + "\n", to: path)
             }
         }
         // Folded once, for the folded file and the flamegraph both.
         let folded = stacks.folded == nil && stacks.flamegraph == nil ? nil
-            : Log.timed("report: stacks folded") { FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(samples) }
+            : Log.timed("report: stacks folded") { FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(symbolized) }
         if let path = stacks.folded, let folded {
-            try Log.timed("report: folded file written") { try emit(folded.text, to: path) }
+            try Log.timed("report: folded file written") { try AtomicFile.write(folded.bytes, to: path) }
         }
         if let path = stacks.flamegraph, let folded {
-            let total = samples.reduce(0) { $0 + $1.valueNs }
+            let total = symbolized.samples.reduce(0) { $0 + $1.valueNs }
             let options = FlamegraphOptions(
                 title: "Off-CPU time: \(targetDescription)",
                 subtitle: "window \(DurationFormat.format(ns: report.windowNs)) · "
@@ -58,7 +58,7 @@ struct ReportOutput {
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
             try Log.timed("report: flamegraph written") {
-                try emit(FlamegraphWriter(options: options).render(folded.stacks), to: path)
+                try AtomicFile.write(FlamegraphWriter(options: options).render(folded), to: path)
             }
         }
         try writeWakers(report, lockReport ?? LockReport())
@@ -67,7 +67,7 @@ struct ReportOutput {
     /// --folded-wakers and --flamegraph-wakers: waits with their releasers (offwaketime's layout).
     private func writeWakers(_ report: TraceReport, _ lockReport: LockReport) throws {
         let folded = WakerFolded(includeThread: stacks.foldedThread)
-        if let path = locks.foldedWakers { try emit(folded.render(lockReport), to: path) }
+        if let path = locks.foldedWakers { try AtomicFile.write(folded.render(lockReport), to: path) }
         if let path = locks.flamegraphWakers {
             let result = folded.fold(lockReport)
             let options = FlamegraphOptions(
@@ -76,15 +76,7 @@ struct ReportOutput {
                     + DurationFormat.format(ns: report.windowNs) + " · wait ended "
                     + DurationFormat.format(ns: result.summary.totalNs)
                     + ((report.stacks?.isSampled ?? true) ? " · sampled, weighted (--all-stacks: every wait)" : ""))
-            try emit(FlamegraphWriter(options: options).render(result.stacks), to: path)
-        }
-    }
-
-    private func emit(_ text: String, to path: String) throws {
-        if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } else {
-            try AtomicFile.write(text, to: path)
+            try AtomicFile.write(FlamegraphWriter(options: options).render(result), to: path)
         }
     }
 

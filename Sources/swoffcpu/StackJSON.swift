@@ -3,10 +3,10 @@ import SwoffcpuExport
 
 /// The "stacks" member of the JSON report (see docs/json-schema.md).
 enum StackJSON {
-    static func members(report: TraceReport, samples: [StackSample]) -> JSONObject {
+    static func members(report: TraceReport, stacks: SymbolizedStacks) -> JSONObject {
         var members = JSONObject()
         guard let data = report.stacks else { return members }
-        let sorted = samples.sorted { $0.valueNs != $1.valueNs ? $0.valueNs > $1.valueNs : $0.tid < $1.tid }
+        let sorted = stacks.samples.sorted { $0.valueNs != $1.valueNs ? $0.valueNs > $1.valueNs : $0.tid < $1.tid }
         // Written as text, one object a line: a tree of values for 200,000 stacks took most
         // of the report's time and a gigabyte of memory.
         var json = JSONText(reservingCapacity: sorted.count * 256)
@@ -18,8 +18,8 @@ enum StackJSON {
             json.key("comm"); json.string(s.comm)
             json.key("state"); json.string(s.state.name)
             json.key("ns"); json.uint(s.valueNs)
-            json.key("user_frames"); json.strings(s.userFrames)
-            json.key("kernel_frames"); json.strings(s.kernelFrames)
+            json.key("user_frames"); json.strings(stacks.table.names(s.userStack))
+            json.key("kernel_frames"); json.strings(stacks.table.names(s.kernelStack))
             json.endObject()
         }
         if !sorted.isEmpty { json.newline() }

@@ -23,33 +23,42 @@ struct StackResolver {
         }
     }
 
-    func samples(_ report: TraceReport) -> [StackSample] {
-        guard let data = report.stacks else { return [] }
+    /// Attribution, then symbolization into one table: each distinct user stack of a process
+    /// and each distinct kernel stack symbolized once, each address of a process named once.
+    func stacks(_ report: TraceReport) -> SymbolizedStacks {
+        guard let data = report.stacks else { return SymbolizedStacks() }
         let threads = report.processes.flatMap(\.threads)
+        var out = SymbolizedStacks()
         // A user stack id hashes addresses, which mean different code in different
-        // processes: cache user frames per process, kernel frames globally.
-        var userCacheByProcess: [Int32: [UInt64: [String]]] = [:]
-        var kernelCache: [UInt64: [String]] = [:]
-        var out: [StackSample] = []
+        // processes: user stacks and addresses per process, kernel stacks globally.
+        var userStacks: [Int32: [UInt64: Int32]] = [:]
+        var frameNames: [Int32: [AddressKey: Int32]] = [:]
+        var kernelStacks: [UInt64: Int32] = [:]
         for stack in StackAttribution.attribute(data, threads: threads) {
-            var user: [String] = [], kern: [String] = []
+            var user = StackTable.empty, kernel = StackTable.empty
             switch stack.source {
-            case .notSampled: user = ["[not sampled]"]
-            case .lost: user = ["[lost: stack map full]"]
+            case .notSampled: user = out.table.add(names: ["[not sampled]"])
+            case .lost: user = out.table.add(names: ["[lost: stack map full]"])
             case .stack(let u, let k):
-                if let cached = userCacheByProcess[stack.tgid]?[u] { user = cached } else {
-                    user = userFrames(u, tgid: stack.tgid, data: data)
-                    userCacheByProcess[stack.tgid, default: [:]][u] = user
+                if let id = userStacks[stack.tgid]?[u] { user = id } else {
+                    user = userStack(u, tgid: stack.tgid, data: data, table: &out.table,
+                                     names: &frameNames[stack.tgid, default: [:]])
+                    userStacks[stack.tgid, default: [:]][u] = user
                 }
-                if let cached = kernelCache[k] { kern = cached } else {
-                    kern = kernelFrames(k, data: data)
-                    kernelCache[k] = kern
+                if let id = kernelStacks[k] { kernel = id } else {
+                    kernel = out.table.add(names: kernelFrames(k, data: data))
+                    kernelStacks[k] = kernel
                 }
             }
-            out.append(StackSample(state: stack.state, comm: stack.comm, tid: stack.tid,
-                                   userFrames: user, kernelFrames: kern, valueNs: stack.ns))
+            out.samples.append(SymbolizedStacks.Sample(state: stack.state, comm: stack.comm, tid: stack.tid,
+                                                       userStack: user, kernelStack: kernel, valueNs: stack.ns))
         }
         return out
+    }
+
+    private struct AddressKey: Hashable {
+        var address: UInt64
+        var isReturn: Bool
     }
 
     private func marker(_ id: UInt64) -> [String]? {
@@ -63,19 +72,55 @@ struct StackResolver {
         }
     }
 
-    /// Frames of a user stack id of process `tgid`, leaf first (also used for lock stacks).
-    func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
-        if let m = marker(id) { return m }
-        guard var ips = data.userFrames[id] else { return ["[lost: stack map full]"] }
+    /// A user stack id of process `tgid`: its addresses, leaf first, with the frames the
+    /// frame-pointer walk missed below the leaf (glibc keeps no frame pointers) recovered
+    /// from the leaf context with .eh_frame CFI; or names when there is nothing to symbolize.
+    private enum UserStack {
+        case names([String])
+        case addresses([UInt64], ProcessSymbols)
+    }
+
+    private func resolveUser(_ id: UInt64, tgid: Int32, data: StackData) -> UserStack {
+        if let m = marker(id) { return .names(m) }
+        guard var ips = data.userFrames[id] else { return .names(["[lost: stack map full]"]) }
         guard let symbols = processes[tgid] else {
-            return ips.map { "[unknown]+0x" + String($0, radix: 16) }
+            return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
-        // Frames the frame-pointer walk missed below the leaf (glibc keeps no frame pointers),
-        // recovered from the leaf context with .eh_frame CFI.
         if let leaf = data.userLeaves[id] {
             ips = symbols.mergedUserStack(ip: leaf.ip, sp: leaf.sp, bp: leaf.bp, stack: leaf.stack, fpFrames: ips)
         }
-        return symbols.symbolize(ips).map(\.name)
+        return .addresses(ips, symbols)
+    }
+
+    /// Frames of a user stack id of process `tgid`, leaf first (lock stacks).
+    func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
+        switch resolveUser(id, tgid: tgid, data: data) {
+        case .names(let names): names
+        case .addresses(let ips, let symbols): symbols.symbolize(ips).map(\.name)
+        }
+    }
+
+    /// A user stack id of process `tgid` in `table`, its addresses named through `names`.
+    private func userStack(_ id: UInt64, tgid: Int32, data: StackData, table: inout StackTable,
+                           names: inout [AddressKey: Int32]) -> Int32 {
+        switch resolveUser(id, tgid: tgid, data: data) {
+        case .names(let frames):
+            return table.add(names: frames)
+        case .addresses(let ips, let symbols):
+            var frames: [Int32] = []
+            frames.reserveCapacity(ips.count)
+            for (i, ip) in ips.enumerated() {
+                let key = AddressKey(address: ip, isReturn: symbols.isReturnAddress(at: i))
+                if let frame = names[key] {
+                    frames.append(frame)
+                } else {
+                    let frame = table.index(of: symbols.symbolize(ip, isReturn: key.isReturn).name)
+                    names[key] = frame
+                    frames.append(frame)
+                }
+            }
+            return table.add(frames)
+        }
     }
 
     static func isTracepointPlumbing(_ name: String) -> Bool {

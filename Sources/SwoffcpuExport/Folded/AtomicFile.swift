@@ -52,6 +52,16 @@ public enum AtomicFile {
         try result.get()
     }
 
+    public static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
+        var result: Result<Void, AtomicFileError> = .success(())
+        bytes.withUnsafeBytes { raw in
+            result = Result { () throws(AtomicFileError) in
+                try write(raw, to: path, permissions: permissions)
+            }
+        }
+        try result.get()
+    }
+
     public static func write(_ text: String, to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
         var text = text
         var result: Result<Void, AtomicFileError> = .success(())

@@ -1,7 +1,7 @@
 import Foundation
 import SwoffcpuCore
 
-/// Writes `StackSample`s as folded stacks, the text format of Brendan Gregg's
+/// Writes `SymbolizedStacks` as folded stacks, the text format of Brendan Gregg's
 /// stackcollapse/flamegraph.pl and of inferno: one line per distinct stack,
 /// `frame;frame;…;frame COUNT`, root first. See docs/folded-format.md.
 ///
@@ -41,82 +41,78 @@ public struct FoldedWriter: Sendable {
 
     /// The frames of one sample's line, root first, already sanitized.
     public func frames(for sample: StackSample) -> [String] {
-        var cache: [String: String] = [:]
-        return frames(for: sample, cache: &cache)
-    }
-
-    /// `frames(for:)` with sanitized names remembered across samples: big traces repeat the
-    /// same few thousand frame names over hundreds of thousands of stacks.
-    func frames(for sample: StackSample, cache: inout [String: String]) -> [String] {
-        func sanitized(_ name: String) -> String {
-            if let known = cache[name] { return known }
-            let clean = Self.sanitize(frame: name)
-            cache[name] = clean
-            return clean
-        }
-        var frames: [String] = []
-        frames.reserveCapacity(2 + sample.userFrames.count + sample.kernelFrames.count)
-        frames.append(sample.state.name)
-        if options.includeThread {
-            frames.append("\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
-        }
-        for frame in sample.userFrames.reversed() {
-            frames.append(sanitized(frame))
-        }
-        for frame in sample.kernelFrames.reversed() {
-            let name = sanitized(frame)
-            frames.append(name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
-        }
-        return frames
+        let stacks = SymbolizedStacks([sample])
+        var lines = FoldedLines()
+        var names = LineNames(table: stacks.table)
+        return line(for: stacks.samples[0], table: stacks.table, names: &names, lines: &lines).map { lines.table.names[Int($0)] }
     }
 
     /// Merges, rounds and sorts.
-    public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
-        var nsByStack: [String: UInt64] = [:]
-        var framesByStack: [String: [String]] = [:]
-        var cache: [String: String] = [:]
+    public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
+        var lines = FoldedLines()
+        var names = LineNames(table: stacks.table)
         var summary = FoldedSummary()
-        for sample in samples {
+        for sample in stacks.samples {
             summary.samples += 1
             summary.totalNs = summary.totalNs.addingOrMax(sample.valueNs)
-            let frames = frames(for: sample, cache: &cache)
-            let key = frames.joined(separator: ";")
-            if let ns = nsByStack[key] {
-                nsByStack[key] = ns.addingOrMax(sample.valueNs)
-            } else {
-                nsByStack[key] = sample.valueNs
-                framesByStack[key] = frames
-            }
+            lines.add(line(for: sample, table: stacks.table, names: &names, lines: &lines), ns: sample.valueNs)
         }
-        return Self.result(nsByLine: nsByStack, summary: summary, unit: options.unit,
-                           keepZeroLines: options.keepZeroLines, frames: framesByStack)
+        return lines.result(summary: summary, unit: options.unit, keepZeroLines: options.keepZeroLines)
     }
 
-    /// Folded lines from nanoseconds per line (frames joined by `;`): sorted by their bytes
-    /// (as `LC_ALL=C sort`), each rounded once to `unit`, zero lines dropped (and counted in
-    /// `summary`) unless `keepZeroLines`. Shared by every folded exporter.
-    /// `frames`, when given, holds each line's frames (no need to split the line again).
-    static func result(nsByLine: [String: UInt64], summary: FoldedSummary, unit: FoldedTimeUnit,
-                       keepZeroLines: Bool = false, frames: [String: [String]] = [:]) -> FoldedResult {
-        var summary = summary
-        let keys = nsByLine.keys.sorted(by: utf8Precedes)
-        var stacks: [FoldedStack] = []
-        stacks.reserveCapacity(keys.count)
-        for key in keys {
-            let ns = nsByLine[key]!
-            let value = unit.value(fromNanoseconds: ns)
-            if value == 0 && !keepZeroLines {
-                summary.droppedLines += 1
-                summary.droppedNs += ns
-                continue
-            }
-            summary.lines += 1
-            summary.writtenNs = summary.writtenNs.addingOrMax(ns)
-            summary.valueSum = summary.valueSum.addingOrMax(value)
-            stacks.append(FoldedStack(frames: frames[key] ?? key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
-                                      value: value))
+    /// Merges, rounds and sorts samples that hold their frame names.
+    public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
+        fold(SymbolizedStacks(samples))
+    }
+
+    /// The folded-name indices of the table's frames, as user and as kernel frames, and of the
+    /// threads: each name sanitized once, however many lines it is in.
+    private struct LineNames {
+        var user: [Int32]
+        var kernel: [Int32]
+        var threads: [ThreadKey: Int32] = [:]
+
+        struct ThreadKey: Hashable {
+            var tid: Int32
+            var comm: String
         }
-        return FoldedResult(stacks: stacks, summary: summary, unit: unit)
+
+        init(table: StackTable) {
+            user = Array(repeating: -1, count: table.names.count)
+            kernel = user
+        }
+    }
+
+    /// One sample's line: state, thread (if asked), user frames outermost to leaf, kernel frames
+    /// outermost to leaf with their suffix, as indices into `lines`' names.
+    private func line(for sample: SymbolizedStacks.Sample, table: StackTable, names: inout LineNames,
+                      lines: inout FoldedLines) -> [Int32] {
+        let user = table.frames(sample.userStack), kernel = table.frames(sample.kernelStack)
+        var line: [Int32] = []
+        line.reserveCapacity(2 + user.count + kernel.count)
+        line.append(lines.index(of: sample.state.name))
+        if options.includeThread {
+            let key = LineNames.ThreadKey(tid: sample.tid, comm: sample.comm)
+            if let i = names.threads[key] {
+                line.append(i)
+            } else {
+                let i = lines.index(of: "\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
+                names.threads[key] = i
+                line.append(i)
+            }
+        }
+        for f in user.reversed() {
+            if names.user[Int(f)] < 0 { names.user[Int(f)] = lines.index(of: Self.sanitize(frame: table.names[Int(f)])) }
+            line.append(names.user[Int(f)])
+        }
+        for f in kernel.reversed() {
+            if names.kernel[Int(f)] < 0 {
+                let name = Self.sanitize(frame: table.names[Int(f)])
+                names.kernel[Int(f)] = lines.index(of: name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
+            }
+            line.append(names.kernel[Int(f)])
+        }
+        return line
     }
 
     /// The folded text: one line per stack, each ending in `\n`; empty for no stacks.
@@ -129,7 +125,7 @@ public struct FoldedWriter: Sendable {
     public func write<S: Sequence>(_ samples: S, to path: String) throws(AtomicFileError) -> FoldedSummary
     where S.Element == StackSample {
         let result = fold(samples)
-        try AtomicFile.write(result.text, to: path)
+        try AtomicFile.write(result.bytes, to: path)
         return result.summary
     }
 
@@ -192,59 +188,6 @@ public struct FoldedWriter: Sendable {
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-}
-
-/// What `FoldedWriter.fold` produced.
-public struct FoldedResult: Sendable {
-    /// Merged lines, sorted by their bytes.
-    public var stacks: [FoldedStack]
-    public var summary: FoldedSummary
-    public var unit: FoldedTimeUnit
-
-    public init(stacks: [FoldedStack], summary: FoldedSummary, unit: FoldedTimeUnit) {
-        self.stacks = stacks
-        self.summary = summary
-        self.unit = unit
-    }
-
-    /// The file's text.
-    public var text: String {
-        var text = ""
-        for stack in stacks {
-            text += stack.line
-            text += "\n"
-        }
-        return text
-    }
-}
-
-/// Accounting of one fold, so that nothing is dropped silently.
-public struct FoldedSummary: Sendable, Equatable {
-    /// Samples read.
-    public var samples = 0
-    /// Their time, ns.
-    public var totalNs: UInt64 = 0
-    /// Lines written.
-    public var lines = 0
-    /// Time of the lines written, ns (before rounding).
-    public var writtenNs: UInt64 = 0
-    /// Sum of the counts written, in the writer's unit. Differs from `writtenNs` converted by at most
-    /// half a unit per line.
-    public var valueSum: UInt64 = 0
-    /// Distinct stacks left out because their count rounded to zero.
-    public var droppedLines = 0
-    /// Their time, ns: under half a unit each. `writtenNs + droppedNs == totalNs`.
-    public var droppedNs: UInt64 = 0
-
-    public init() {}
-}
-
-extension UInt64 {
-    /// `self + other`, or `UInt64.max` where that would overflow.
-    func addingOrMax(_ other: UInt64) -> UInt64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
-    }
 }
 
 /// Byte order of the UTF-8 encodings (as `LC_ALL=C sort`), by memcmp: the generic

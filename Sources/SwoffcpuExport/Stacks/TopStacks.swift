@@ -28,49 +28,75 @@ public struct TopStacks: Sendable {
     /// Merges samples by (state, frames) and ranks them within each state: most time
     /// first, ties by frames. Only the first `limit` rows of each state are ranked (all
     /// when nil): with 100,000 stacks, ranking every row was most of the report's time.
-    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
-        ranked(samples, limit: limit).rows
+    public func rows(_ stacks: SymbolizedStacks, limit: Int? = nil) -> [ThreadState: [Row]] {
+        ranked(stacks, limit: limit).rows
     }
 
-    /// `rows`, with each state's total time and number of distinct stacks.
-    func ranked(_ samples: [StackSample], limit: Int?)
+    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
+        rows(SymbolizedStacks(samples), limit: limit)
+    }
+
+    /// `rows`, with each state's total time and number of distinct stacks. Samples merge by
+    /// their stack ids: the table gives equal frames one id.
+    func ranked(_ stacks: SymbolizedStacks, limit: Int?)
         -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
-        struct Key: Hashable { var state: ThreadState; var user: [String]; var kernel: [String] }
-        var merged: [Key: (ns: UInt64, threads: [String: UInt64])] = [:]
-        for s in samples where s.state.isOffCPU {
-            let key = Key(state: s.state, user: s.userFrames, kernel: s.kernelFrames)
-            merged[key, default: (0, [:])].ns += s.valueNs
-            merged[key]!.threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
+        struct Key: Hashable { var state: ThreadState; var user: Int32; var kernel: Int32 }
+        var merged: [Key: UInt64] = [:]
+        for s in stacks.samples where s.state.isOffCPU {
+            merged[Key(state: s.state, user: s.userStack, kernel: s.kernelStack), default: 0] += s.valueNs
         }
-        var byState: [ThreadState: [(key: Key, ns: UInt64, threads: [String: UInt64])]] = [:]
-        for (key, value) in merged { byState[key.state, default: []].append((key, value.ns, value.threads)) }
-        var out: [ThreadState: [Row]] = [:], totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
+        var byState: [ThreadState: [(key: Key, ns: UInt64)]] = [:]
+        for (key, ns) in merged { byState[key.state, default: []].append((key, ns)) }
+        let table = stacks.table
+        var kept = Set<Key>()
+        var totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
+        var candidatesByState: [ThreadState: [(key: Key, ns: UInt64, user: [String], kernel: [String])]] = [:]
         for (state, all) in byState {
             totals[state] = all.reduce(0) { $0 + $1.ns }
             counts[state] = all.count
-            var candidates = all
+            var keep = all
             if let limit, all.count > limit {
                 // The limit-th largest time: rows below it cannot rank; ties at it all stay.
                 let cut = all.map(\.ns).sorted(by: >)[limit - 1]
-                candidates = all.filter { $0.ns >= cut }
+                keep = all.filter { $0.ns >= cut }
             }
+            var candidates = keep.map { (key: $0.key, ns: $0.ns, user: table.names($0.key.user), kernel: table.names($0.key.kernel)) }
             candidates.sort { a, b in
                 if a.ns != b.ns { return a.ns > b.ns }
-                if a.key.user != b.key.user { return a.key.user.lexicographicallyPrecedes(b.key.user) }
-                return a.key.kernel.lexicographicallyPrecedes(b.key.kernel)
+                if a.user != b.user { return a.user.lexicographicallyPrecedes(b.user) }
+                return a.kernel.lexicographicallyPrecedes(b.kernel)
             }
             if let limit { candidates = Array(candidates.prefix(limit)) }
+            for c in candidates { kept.insert(c.key) }
+            candidatesByState[state] = candidates
+        }
+        // The threads of the rows kept, merged by thread (`comm-TID` names one thread).
+        struct Thread: Hashable { var tid: Int32; var comm: String }
+        var threads: [Key: [Thread: UInt64]] = [:]
+        for s in stacks.samples where s.state.isOffCPU {
+            let key = Key(state: s.state, user: s.userStack, kernel: s.kernelStack)
+            guard kept.contains(key) else { continue }
+            threads[key, default: [:]][Thread(tid: s.tid, comm: s.comm), default: 0] += s.valueNs
+        }
+        var out: [ThreadState: [Row]] = [:]
+        for (state, candidates) in candidatesByState {
             out[state] = candidates.map { c in
-                let threads = c.threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-                return Row(state: state, userFrames: c.key.user, kernelFrames: c.key.kernel, ns: c.ns, threads: threads)
+                let names = (threads[c.key] ?? [:]).map { (name: "\($0.key.comm)-\($0.key.tid)", ns: $0.value) }
+                let sorted = names.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }.map(\.name)
+                return Row(state: state, userFrames: c.user, kernelFrames: c.kernel, ns: c.ns, threads: sorted)
             }
         }
         return (out, totals, counts)
     }
 
-    public func render(_ samples: [StackSample], note: String? = nil) -> String {
+    func ranked(_ samples: [StackSample], limit: Int?)
+        -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
+        ranked(SymbolizedStacks(samples), limit: limit)
+    }
+
+    public func render(_ stacks: SymbolizedStacks, note: String? = nil) -> String {
         guard top > 0 else { return "" }
-        let (byState, totals, counts) = ranked(samples, limit: top)
+        let (byState, totals, counts) = ranked(stacks, limit: top)
         var out = ""
         let order: [ThreadState] = [.blocked, .sleep, .sleepUninterruptible, .runnable]
         for state in order {
@@ -90,6 +116,10 @@ public struct TopStacks: Sendable {
         }
         if let note, !out.isEmpty { out += wrap(note) }
         return out
+    }
+
+    public func render(_ samples: [StackSample], note: String? = nil) -> String {
+        render(SymbolizedStacks(samples), note: note)
     }
 
     static func title(_ state: ThreadState) -> String {

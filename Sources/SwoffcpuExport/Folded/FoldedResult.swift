@@ -1,0 +1,87 @@
+/// What a fold produced: the merged lines, sorted by their bytes, each a stack of indices
+/// into one table of frame names. The text is put together only when written.
+public struct FoldedResult: Sendable {
+    /// One line: its frames (`frames.names(stack)`, root first) and its count.
+    public struct Line: Sendable, Equatable {
+        public var stack: Int32
+        public var value: UInt64
+    }
+
+    /// The lines' frame names (sanitized: valid folded frames) and their frames.
+    public var frames: StackTable
+    /// Merged lines, sorted by their bytes.
+    public var lines: [Line]
+    public var summary: FoldedSummary
+    public var unit: FoldedTimeUnit
+
+    /// The lines with their frame names.
+    public var stacks: [FoldedStack] {
+        lines.map { FoldedStack(frames: frames.names($0.stack), value: $0.value) }
+    }
+
+    /// The file's bytes: one line per stack, each ending in `\n`; empty for no stacks.
+    public var bytes: [UInt8] {
+        let names = frames.names.map { Array($0.utf8) }
+        var out: [UInt8] = []
+        var size = 0
+        for line in lines {
+            for f in frames.frames(line.stack) { size += names[Int(f)].count + 1 }
+            size += 21
+        }
+        out.reserveCapacity(size)
+        for line in lines {
+            for (i, f) in frames.frames(line.stack).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ";")) }
+                out.append(contentsOf: names[Int(f)])
+            }
+            out.append(UInt8(ascii: " "))
+            out.appendDecimal(line.value)
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    /// The file's text.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// Accounting of one fold, so that nothing is dropped silently.
+public struct FoldedSummary: Sendable, Equatable {
+    /// Samples read.
+    public var samples = 0
+    /// Their time, ns.
+    public var totalNs: UInt64 = 0
+    /// Lines written.
+    public var lines = 0
+    /// Time of the lines written, ns (before rounding).
+    public var writtenNs: UInt64 = 0
+    /// Sum of the counts written, in the writer's unit. Differs from `writtenNs` converted by at most
+    /// half a unit per line.
+    public var valueSum: UInt64 = 0
+    /// Distinct stacks left out because their count rounded to zero.
+    public var droppedLines = 0
+    /// Their time, ns: under half a unit each. `writtenNs + droppedNs == totalNs`.
+    public var droppedNs: UInt64 = 0
+
+    public init() {}
+}
+
+extension UInt64 {
+    /// `self + other`, or `UInt64.max` where that would overflow.
+    func addingOrMax(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the decimal digits of `value`, as `String(value)` would write them.
+    mutating func appendDecimal(_ value: UInt64) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        } while divisor > 0
+    }
+}

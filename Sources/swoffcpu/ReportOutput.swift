@@ -37,10 +37,9 @@ struct ReportOutput {
 
         if let path = output.json {
             try Log.timed("report: JSON written") {
-                var extra = StackJSON.members(report: report, stacks: symbolized)
+                var extra = report.stacks.map { StackJSON.members(symbolized, sampling: $0) } ?? JSONObject()
                 if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
-                let json = ReportJSON(report: report, extraMembers: extra).render()
-                try AtomicFile.write(json + "\n", to: path)
+                try AtomicFile.write(ReportJSON(report: report, extraMembers: extra).bytes(), to: path)
             }
         }
         // Folded once, for the folded file and the flamegraph both.

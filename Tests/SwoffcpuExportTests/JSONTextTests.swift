@@ -21,7 +21,7 @@ import Testing
         json.newline()
         json.endArray()
         var doc = JSONObject()
-        doc["stacks"] = .raw(json.text)
+        doc["stacks"] = .raw(json.bytes)
         doc["after"] = .uint(7)
         let text = JSONValue.object(doc).serialized(pretty: true)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

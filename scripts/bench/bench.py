@@ -634,7 +634,10 @@ def read_report(jpath, fpath):
     r["drops"] = drops
     stacks = j.get("stacks", [])
     r["stack_entries"] = len(stacks)
-    r["distinct_user_stacks"] = len({tuple(s.get("user_frames", [])) for s in stacks})
+    # Schema 2 lists each distinct stack once (stack_table) and entries refer to it; schema 1
+    # repeated the frame names in every entry.
+    key = "user_stack" if j.get("schema_version", 1) >= 2 else "user_frames"
+    r["distinct_user_stacks"] = len({json.dumps(s.get(key)) for s in stacks})
     try:
         with open(fpath) as f:
             r["folded_lines"] = sum(1 for _ in f)

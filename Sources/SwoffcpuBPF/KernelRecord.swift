@@ -76,11 +76,11 @@ enum KernelRecord {
         }
     }
 
-    /// Decodes the `user_leaves` map.
-    static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: StackData.UserLeaf] {
+    /// Decodes entries of the `user_leaves` map into `leaves`.
+    static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int,
+                       into leaves: inout [UInt64: StackData.UserLeaf]) {
         let vs = MemoryLayout<swoffcpu_user_leaf>.size
         let stackOffset = MemoryLayout<swoffcpu_user_leaf>.offset(of: \swoffcpu_user_leaf.stack)!
-        var out: [UInt64: StackData.UserLeaf] = [:]
         for i in 0..<count {
             let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
             let base = i * vs
@@ -89,27 +89,23 @@ enum KernelRecord {
             let bp = values.loadUnaligned(fromByteOffset: base + 16, as: UInt64.self)
             let len = min(Int(values.loadUnaligned(fromByteOffset: base + 24, as: UInt64.self)), Int(SWOFFCPU_LEAF_BYTES))
             let bytes = Array(values[(base + stackOffset)..<(base + stackOffset + len)])
-            out[id] = StackData.UserLeaf(ip: ip, sp: sp, bp: bp, stack: bytes)
+            leaves[id] = StackData.UserLeaf(ip: ip, sp: sp, bp: bp, stack: bytes)
         }
-        return out
     }
 
-    /// Decodes the `stacks` map: id -> frames, leaf first.
-    static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: [UInt64]] {
+    /// Decodes entries of a `stacks` map into `stacks`: id -> frames, leaf first, as many as
+    /// the walk found (the value holds room for 127).
+    static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int,
+                       into stacks: inout [UInt64: [UInt64]]) {
         let vs = MemoryLayout<swoffcpu_stack>.size
-        var out: [UInt64: [UInt64]] = [:]
-        out.reserveCapacity(count)
         for i in 0..<count {
             let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            var frames: [UInt64] = []
             let base = i * vs
-            for f in 0..<Int(SWOFFCPU_MAX_FRAMES) {
-                let ip = values.loadUnaligned(fromByteOffset: base + f * 8, as: UInt64.self)
-                if ip == 0 { break }
-                frames.append(ip)
+            var n = 0
+            while n < Int(SWOFFCPU_MAX_FRAMES), values.loadUnaligned(fromByteOffset: base + n * 8, as: UInt64.self) != 0 {
+                n += 1
             }
-            out[id] = frames
+            stacks[id] = (0..<n).map { values.loadUnaligned(fromByteOffset: base + $0 * 8, as: UInt64.self) }
         }
-        return out
     }
 }

@@ -76,11 +76,11 @@ public enum StackAttribution {
         let sum = weights.reduce(0.0) { $0 + Double($1) }
         var shares = weights.map { UInt64((Double(total) * Double($0) / sum).rounded(.down)) }
         var rest = total - min(total, shares.reduce(0, +))
+        if rest == 0 { return shares }
         // Largest remainders first; ties by position, so the result is deterministic.
+        let remainders = weights.indices.map { Double(total) * Double(weights[$0]) / sum - Double(shares[$0]) }
         let order = weights.indices.sorted {
-            let a = Double(total) * Double(weights[$0]) / sum - Double(shares[$0])
-            let b = Double(total) * Double(weights[$1]) / sum - Double(shares[$1])
-            return a != b ? a > b : $0 < $1
+            remainders[$0] != remainders[$1] ? remainders[$0] > remainders[$1] : $0 < $1
         }
         var i = 0
         while rest > 0 && !order.isEmpty {

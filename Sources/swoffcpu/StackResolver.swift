@@ -32,7 +32,7 @@ struct StackResolver {
         // A user stack id hashes addresses, which mean different code in different
         // processes: user stacks and addresses per process, kernel stacks globally.
         var userStacks: [Int32: [UInt64: Int32]] = [:]
-        var frameNames: [Int32: [AddressKey: Int32]] = [:]
+        var frameNames: [Int32: FrameNames] = [:]
         var kernelStacks: [UInt64: Int32] = [:]
         for stack in StackAttribution.attribute(data, threads: threads) {
             var user = StackTable.empty, kernel = StackTable.empty
@@ -42,7 +42,7 @@ struct StackResolver {
             case .stack(let u, let k):
                 if let id = userStacks[stack.tgid]?[u] { user = id } else {
                     user = userStack(u, tgid: stack.tgid, data: data, table: &out.table,
-                                     names: &frameNames[stack.tgid, default: [:]])
+                                     names: &frameNames[stack.tgid, default: FrameNames()])
                     userStacks[stack.tgid, default: [:]][u] = user
                 }
                 if let id = kernelStacks[k] { kernel = id } else {
@@ -56,9 +56,11 @@ struct StackResolver {
         return out
     }
 
-    private struct AddressKey: Hashable {
-        var address: UInt64
-        var isReturn: Bool
+    /// A process's frame names by address: leaf addresses and return addresses apart, as they
+    /// are looked up at different addresses (see `ProcessSymbols.isReturnAddress(at:)`).
+    private struct FrameNames {
+        var leaf = AddressTable()
+        var returns = AddressTable()
     }
 
     private func marker(_ id: UInt64) -> [String]? {
@@ -102,7 +104,7 @@ struct StackResolver {
 
     /// A user stack id of process `tgid` in `table`, its addresses named through `names`.
     private func userStack(_ id: UInt64, tgid: Int32, data: StackData, table: inout StackTable,
-                           names: inout [AddressKey: Int32]) -> Int32 {
+                           names: inout FrameNames) -> Int32 {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
@@ -110,12 +112,12 @@ struct StackResolver {
             var frames: [Int32] = []
             frames.reserveCapacity(ips.count)
             for (i, ip) in ips.enumerated() {
-                let key = AddressKey(address: ip, isReturn: symbols.isReturnAddress(at: i))
-                if let frame = names[key] {
+                let isReturn = symbols.isReturnAddress(at: i)
+                if let frame = isReturn ? names.returns[ip] : names.leaf[ip] {
                     frames.append(frame)
                 } else {
-                    let frame = table.index(of: symbols.symbolize(ip, isReturn: key.isReturn).name)
-                    names[key] = frame
+                    let frame = table.index(of: symbols.symbolize(ip, isReturn: isReturn).name)
+                    if isReturn { names.returns[ip] = frame } else { names.leaf[ip] = frame }
                     frames.append(frame)
                 }
             }

@@ -4,20 +4,38 @@ import SwoffcpuExport
 
 /// Writes the report: the table and top stacks to stdout, files where asked.
 /// Files are written atomically (temporary file, then rename): a reader never sees half a file.
-struct ReportOutput {
+struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
     let targetDescription: String
 
     func write(_ report: TraceReport, stacks symbolized: SymbolizedStacks, lockReport: LockReport? = nil) throws {
-        let jsonToStdout = output.json == "-"
-        let foldedToStdout = stacks.folded == "-"
-        let flameToStdout = stacks.flamegraph == "-"
-        let stdoutTaken = jsonToStdout || foldedToStdout || flameToStdout
-            || locks.foldedWakers == "-" || locks.flamegraphWakers == "-"
+        let streams = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
+        let toStdout = streams.filter { $0 == "-" }.count
+        var files: [@Sendable () throws -> Void] = []
+        if let path = output.json {
+            files.append { try writeJSON(report, symbolized, lockReport, to: path) }
+        }
+        if stacks.folded != nil || stacks.flamegraph != nil {
+            files.append { try writeStacks(report, symbolized) }
+        }
+        if locks.foldedWakers != nil || locks.flamegraphWakers != nil {
+            files.append { try writeWakers(report, lockReport ?? LockReport()) }
+        }
+        // Each file is built and written (and synced) on a thread of its own while the text is
+        // put together: a file's fsync waits while another is built. Two streams on stdout go
+        // one after the other, in this order.
+        try Concurrently.run(toStdout > 1 ? [] : files) {
+            writeText(report, symbolized, lockReport, toStderr: toStdout > 0)
+            if toStdout > 1 { for file in files { try file() } }
+        }
+    }
 
-        // --locks: the lock sections alone.
+    /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
+    /// stream on stdout, they go to stderr.
+    private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
+                           toStderr: Bool) {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
                                   target: targetDescription).render(report)
         if !locks.locks, let data = report.stacks {
@@ -32,23 +50,28 @@ struct ReportOutput {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
-        // With a machine-readable stream on stdout, the human report goes to stderr.
-        if stdoutTaken { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+        if toStderr { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+    }
 
-        if let path = output.json {
-            try Log.timed("report: JSON written") {
-                var extra = report.stacks.map { StackJSON.members(symbolized, sampling: $0) } ?? JSONObject()
-                if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
-                try AtomicFile.write(ReportJSON(report: report, extraMembers: extra).bytes(), to: path)
-            }
+    private func writeJSON(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
+                           to path: String) throws {
+        try Log.timed("report: JSON written") {
+            var extra = report.stacks.map { StackJSON.members(symbolized, sampling: $0) } ?? JSONObject()
+            if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
+            let json = ReportJSON(report: report, extraMembers: extra)
+            try AtomicFile.write(to: path) { write in try json.write(to: write) }
         }
-        // Folded once, for the folded file and the flamegraph both.
-        let folded = stacks.folded == nil && stacks.flamegraph == nil ? nil
-            : Log.timed("report: stacks folded") { FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(symbolized) }
-        if let path = stacks.folded, let folded {
-            try Log.timed("report: folded file written") { try AtomicFile.write(folded.bytes, to: path) }
+    }
+
+    /// --folded and --flamegraph, from one fold.
+    private func writeStacks(_ report: TraceReport, _ symbolized: SymbolizedStacks) throws {
+        let folded = Log.timed("report: stacks folded") {
+            FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(symbolized)
         }
-        if let path = stacks.flamegraph, let folded {
+        if let path = stacks.folded {
+            try Log.timed("report: folded file written") { try AtomicFile.write(to: path) { write in try folded.write(to: write) } }
+        }
+        if let path = stacks.flamegraph {
             let total = symbolized.samples.reduce(0) { $0 + $1.valueNs }
             let options = FlamegraphOptions(
                 title: "Off-CPU time: \(targetDescription)",
@@ -60,7 +83,6 @@ struct ReportOutput {
                 try AtomicFile.write(FlamegraphWriter(options: options).render(folded), to: path)
             }
         }
-        try writeWakers(report, lockReport ?? LockReport())
     }
 
     /// --folded-wakers and --flamegraph-wakers: waits with their releasers (offwaketime's layout).

@@ -4,13 +4,21 @@
 /// lines of 30 frames fold in well under a second.
 struct FoldedLines {
     /// The names, and the lines as stacks of name indices (root first).
-    private(set) var table = StackTable()
+    private(set) var table: StackTable
     /// Time per stack id of `table`, and whether that stack is a line (the table's empty
     /// stack is not, unless it was added).
     private var ns: [UInt64] = []
     private var isLine: [Bool] = []
     /// The ids of the lines, in the order they were first added.
     private var lineIDs: [Int32] = []
+
+    /// Room for `lines` lines without growing.
+    init(reservingCapacity lines: Int = 0) {
+        table = StackTable(reservingCapacity: lines)
+        ns.reserveCapacity(lines + 1)
+        isLine.reserveCapacity(lines + 1)
+        lineIDs.reserveCapacity(lines)
+    }
 
     /// The index of a frame name, which must be a valid folded frame (see `FoldedWriter.sanitize`).
     mutating func index(of name: String) -> Int32 { table.index(of: name) }
@@ -81,11 +89,45 @@ struct FoldedLines {
         }
         var rank = [Int32](repeating: 0, count: keys.count)
         for (r, key) in keys.enumerated() { rank[key] = Int32(r) }
-        var keyed = lineIDs.map { id in
+        // Each line's ranks + 1, packed first-frame-highest into 64-bit words (0 pads the last
+        // word, below every rank): comparing words compares several frames at once, and a line
+        // that is a prefix of another comes first.
+        var bits = 1
+        while (1 << bits) <= rank.count { bits += 1 }
+        let perWord = 64 / bits
+        var words: [UInt64] = [], starts = [0]
+        starts.reserveCapacity(lineIDs.count + 1)
+        for id in lineIDs {
             let frames = table.frames(id)
-            return (ranks: frames.indices.map { rank[2 * Int(frames[$0]) + ($0 == frames.count - 1 ? 1 : 0)] }, id: id)
+            var word: UInt64 = 0, filled = 0
+            for (i, f) in frames.enumerated() {
+                let r = UInt64(rank[2 * Int(f) + (i == frames.count - 1 ? 1 : 0)]) + 1
+                word |= r << UInt64(bits * (perWord - 1 - filled))
+                filled += 1
+                if filled == perWord {
+                    words.append(word)
+                    word = 0
+                    filled = 0
+                }
+            }
+            if filled > 0 { words.append(word) }
+            starts.append(words.count)
         }
-        keyed.sort { $0.ranks.lexicographicallyPrecedes($1.ranks) }
-        return keyed.map(\.id)
+        var order = Array(lineIDs.indices)
+        words.withUnsafeBufferPointer { w in
+            starts.withUnsafeBufferPointer { start in
+                order.sort { a, b in
+                    var i = start[a], j = start[b]
+                    let endA = start[a + 1], endB = start[b + 1]
+                    while i < endA && j < endB {
+                        if w[i] != w[j] { return w[i] < w[j] }
+                        i += 1
+                        j += 1
+                    }
+                    return endA - i < endB - j
+                }
+            }
+        }
+        return order.map { lineIDs[$0] }
     }
 }

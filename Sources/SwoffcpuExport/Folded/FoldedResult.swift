@@ -21,24 +21,38 @@ public struct FoldedResult: Sendable {
 
     /// The file's bytes: one line per stack, each ending in `\n`; empty for no stacks.
     public var bytes: [UInt8] {
-        let names = frames.names.map { Array($0.utf8) }
+        var all: [UInt8] = []
+        write { all += $0 }
+        return all
+    }
+
+    /// The file's bytes handed to `body` in pieces of about `chunkSize` bytes, in order: the
+    /// text of a big fold (60 MB for 200,000 lines) never sits whole in memory.
+    public func write(chunkSize: Int = 1 << 20, to body: ([UInt8]) throws -> Void) rethrows {
+        // Every name's bytes in one buffer: name i is names[start[i]..<start[i + 1]].
+        var names: [UInt8] = [], start = [0]
+        for name in frames.names {
+            names += name.utf8
+            start.append(names.count)
+        }
         var out: [UInt8] = []
-        var size = 0
-        for line in lines {
-            for f in frames.frames(line.stack) { size += names[Int(f)].count + 1 }
-            size += 21
-        }
-        out.reserveCapacity(size)
-        for line in lines {
-            for (i, f) in frames.frames(line.stack).enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ";")) }
-                out.append(contentsOf: names[Int(f)])
+        out.reserveCapacity(chunkSize + 64 << 10)
+        try names.withUnsafeBufferPointer { names in
+            for line in lines {
+                for (i, f) in frames.frames(line.stack).enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ";")) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: names[start[Int(f)]..<start[Int(f) + 1]]))
+                }
+                out.append(UInt8(ascii: " "))
+                out.appendDecimal(line.value)
+                out.append(UInt8(ascii: "\n"))
+                if out.count >= chunkSize {
+                    try body(out)
+                    out.removeAll(keepingCapacity: true)
+                }
             }
-            out.append(UInt8(ascii: " "))
-            out.appendDecimal(line.value)
-            out.append(UInt8(ascii: "\n"))
         }
-        return out
+        if !out.isEmpty { try body(out) }
     }
 
     /// The file's text.

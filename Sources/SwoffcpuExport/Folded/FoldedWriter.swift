@@ -44,18 +44,22 @@ public struct FoldedWriter: Sendable {
         let stacks = SymbolizedStacks([sample])
         var lines = FoldedLines()
         var names = LineNames(table: stacks.table)
-        return line(for: stacks.samples[0], table: stacks.table, names: &names, lines: &lines).map { lines.table.names[Int($0)] }
+        var line: [Int32] = []
+        self.line(for: stacks.samples[0], table: stacks.table, names: &names, lines: &lines, into: &line)
+        return line.map { lines.table.names[Int($0)] }
     }
 
     /// Merges, rounds and sorts.
     public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
-        var lines = FoldedLines()
+        var lines = FoldedLines(reservingCapacity: stacks.samples.count)
         var names = LineNames(table: stacks.table)
         var summary = FoldedSummary()
+        var line: [Int32] = []
         for sample in stacks.samples {
             summary.samples += 1
             summary.totalNs = summary.totalNs.addingOrMax(sample.valueNs)
-            lines.add(line(for: sample, table: stacks.table, names: &names, lines: &lines), ns: sample.valueNs)
+            self.line(for: sample, table: stacks.table, names: &names, lines: &lines, into: &line)
+            lines.add(line, ns: sample.valueNs)
         }
         return lines.result(summary: summary, unit: options.unit, keepZeroLines: options.keepZeroLines)
     }
@@ -84,12 +88,12 @@ public struct FoldedWriter: Sendable {
     }
 
     /// One sample's line: state, thread (if asked), user frames outermost to leaf, kernel frames
-    /// outermost to leaf with their suffix, as indices into `lines`' names.
+    /// outermost to leaf with their suffix, as indices into `lines`' names. `line`'s storage is
+    /// reused from sample to sample: only a new line keeps a copy.
     private func line(for sample: SymbolizedStacks.Sample, table: StackTable, names: inout LineNames,
-                      lines: inout FoldedLines) -> [Int32] {
+                      lines: inout FoldedLines, into line: inout [Int32]) {
         let user = table.frames(sample.userStack), kernel = table.frames(sample.kernelStack)
-        var line: [Int32] = []
-        line.reserveCapacity(2 + user.count + kernel.count)
+        line.removeAll(keepingCapacity: true)
         line.append(lines.index(of: sample.state.name))
         if options.includeThread {
             let key = LineNames.ThreadKey(tid: sample.tid, comm: sample.comm)
@@ -112,7 +116,6 @@ public struct FoldedWriter: Sendable {
             }
             line.append(names.kernel[Int(f)])
         }
-        return line
     }
 
     /// The folded text: one line per stack, each ending in `\n`; empty for no stacks.

@@ -39,6 +39,13 @@ public struct JSONText: Sendable {
         bytes.appendDecimal(v.magnitude)
     }
 
+    /// An element (or value) that `write` appends as UTF-8, valid JSON by itself: for the
+    /// hundreds of thousands of small objects of a big section, written from constant parts.
+    public mutating func element(_ write: (inout [UInt8]) -> Void) {
+        separate()
+        write(&bytes)
+    }
+
     public mutating func strings(_ values: [String]) {
         beginArray()
         for v in values { string(v) }

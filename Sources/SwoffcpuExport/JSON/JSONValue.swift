@@ -19,26 +19,42 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// `serialized`, as UTF-8 bytes.
     public func bytes(pretty: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        write(to: &out, pretty: pretty, indent: 0)
-        return out
+        var all: [UInt8] = []
+        write(pretty: pretty) { all += $0 }
+        return all
     }
 
-    func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
+    /// `serialized`, as UTF-8 bytes handed to `body` in pieces, in order: `.raw` sections are
+    /// passed as they are, not copied into a document-sized buffer.
+    public func write(pretty: Bool = false, to body: ([UInt8]) throws -> Void) rethrows {
+        var out: [UInt8] = []
+        try write(to: &out, pretty: pretty, indent: 0, flush: body)
+        if !out.isEmpty { try body(out) }
+    }
+
+    /// Bytes gathered in `out` go to `flush` before each `.raw` section and whenever they pass 1 MB.
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int, flush: ([UInt8]) throws -> Void) rethrows {
         switch self {
         case .null: out += "null".utf8
         case .bool(let b): out += (b ? "true" : "false").utf8
         case .int(let i): out += String(i).utf8
         case .uint(let u): out.appendDecimal(u)
         case .string(let s): JSONValue.writeString(s, to: &out)
-        case .raw(let bytes): out += bytes
+        case .raw(let bytes):
+            try flush(out)
+            out.removeAll(keepingCapacity: true)
+            try flush(bytes)
         case .array(let items):
             if items.isEmpty { out += "[]".utf8; return }
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { JSONValue.newline(&out, indent: indent + 1) }
-                item.write(to: &out, pretty: pretty, indent: indent + 1)
+                try item.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
+                if out.count >= 1 << 20 {
+                    try flush(out)
+                    out.removeAll(keepingCapacity: true)
+                }
             }
             if pretty { JSONValue.newline(&out, indent: indent) }
             out.append(UInt8(ascii: "]"))
@@ -50,7 +66,7 @@ public indirect enum JSONValue: Equatable, Sendable {
                 if pretty { JSONValue.newline(&out, indent: indent + 1) }
                 JSONValue.writeString(member.key, to: &out)
                 out += (pretty ? ": " : ":").utf8
-                member.value.write(to: &out, pretty: pretty, indent: indent + 1)
+                try member.value.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
             }
             if pretty { JSONValue.newline(&out, indent: indent) }
             out.append(UInt8(ascii: "}"))

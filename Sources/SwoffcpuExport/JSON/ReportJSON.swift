@@ -51,9 +51,15 @@ public struct ReportJSON: Sendable {
 
     /// `render`, as the UTF-8 bytes written to the file.
     public func bytes(pretty: Bool = true) -> [UInt8] {
-        var bytes = JSONValue.object(document()).bytes(pretty: pretty)
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+        var all: [UInt8] = []
+        write(pretty: pretty) { all += $0 }
+        return all
+    }
+
+    /// `bytes`, handed to `body` in pieces, in order (see `JSONValue.write(pretty:to:)`).
+    public func write(pretty: Bool = true, to body: ([UInt8]) throws -> Void) rethrows {
+        try JSONValue.object(document()).write(pretty: pretty, to: body)
+        try body([UInt8(ascii: "\n")])
     }
 
     /// One process: totals over its threads, then the threads.

@@ -22,31 +22,56 @@ public enum StackJSON {
         frames.endArray()
         members["stack_frames"] = .raw(frames.bytes)
 
-        var stackTable = JSONText()
+        var frameCount = 0
+        for id in 0..<Int32(table.count) { frameCount += table.frames(id).count }
+        var stackTable = JSONText(reservingCapacity: table.count * 4 + frameCount * 7)
         stackTable.beginArray()
         for id in 0..<Int32(table.count) {
             stackTable.newline()
-            stackTable.beginArray()
-            for frame in table.frames(id) { stackTable.uint(UInt64(frame)) }
-            stackTable.endArray()
+            stackTable.element { out in
+                out.append(UInt8(ascii: "["))
+                for (i, frame) in table.frames(id).enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    out.appendDecimal(UInt64(frame))
+                }
+                out.append(UInt8(ascii: "]"))
+            }
         }
         stackTable.newline()
         stackTable.endArray()
         members["stack_table"] = .raw(stackTable.bytes)
 
+        // Entries from constant parts: keys, state names and comms escaped once.
+        func literal(_ s: String) -> [UInt8] {
+            var out: [UInt8] = []
+            JSONValue.writeString(s, to: &out)
+            return out
+        }
+        let states = ThreadState.allCases.map { literal($0.name) }
+        var comms: [String: [UInt8]] = [:]
         let sorted = stacks.samples.sorted { $0.valueNs != $1.valueNs ? $0.valueNs > $1.valueNs : $0.tid < $1.tid }
-        var entries = JSONText(reservingCapacity: sorted.count * 100)
+        var entries = JSONText(reservingCapacity: sorted.count * 110)
         entries.beginArray()
         for s in sorted {
+            let comm = comms[s.comm] ?? literal(s.comm)
+            comms[s.comm] = comm
             entries.newline()
-            entries.beginObject()
-            entries.key("tid"); entries.int(Int64(s.tid))
-            entries.key("comm"); entries.string(s.comm)
-            entries.key("state"); entries.string(s.state.name)
-            entries.key("ns"); entries.uint(s.valueNs)
-            entries.key("user_stack"); entries.uint(UInt64(s.userStack))
-            entries.key("kernel_stack"); entries.uint(UInt64(s.kernelStack))
-            entries.endObject()
+            entries.element { out in
+                out += #"{"tid":"#.utf8
+                if s.tid < 0 { out.append(UInt8(ascii: "-")) }
+                out.appendDecimal(UInt64(s.tid.magnitude))
+                out += #","comm":"#.utf8
+                out += comm
+                out += #","state":"#.utf8
+                out += states[s.state.rawValue]
+                out += #","ns":"#.utf8
+                out.appendDecimal(s.valueNs)
+                out += #","user_stack":"#.utf8
+                out.appendDecimal(UInt64(s.userStack))
+                out += #","kernel_stack":"#.utf8
+                out.appendDecimal(UInt64(s.kernelStack))
+                out.append(UInt8(ascii: "}"))
+            }
         }
         if !sorted.isEmpty { entries.newline() }
         entries.endArray()

@@ -37,53 +37,57 @@ public struct TopStacks: Sendable {
     }
 
     /// `rows`, with each state's total time and number of distinct stacks. Samples merge by
-    /// their stack ids: the table gives equal frames one id.
+    /// their stack ids (the table gives equal frames one id): sorted by the pair of ids, each
+    /// run of equal pairs is a row.
     func ranked(_ stacks: SymbolizedStacks, limit: Int?)
         -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
-        struct Key: Hashable { var state: ThreadState; var user: Int32; var kernel: Int32 }
-        var merged: [Key: UInt64] = [:]
-        for s in stacks.samples where s.state.isOffCPU {
-            merged[Key(state: s.state, user: s.userStack, kernel: s.kernelStack), default: 0] += s.valueNs
+        var byState = [[(pair: UInt64, sample: Int)]](repeating: [], count: ThreadState.allCases.count)
+        for (i, s) in stacks.samples.enumerated() where s.state.isOffCPU {
+            let pair = UInt64(UInt32(bitPattern: s.userStack)) << 32 | UInt64(UInt32(bitPattern: s.kernelStack))
+            byState[s.state.rawValue].append((pair, i))
         }
-        var byState: [ThreadState: [(key: Key, ns: UInt64)]] = [:]
-        for (key, ns) in merged { byState[key.state, default: []].append((key, ns)) }
         let table = stacks.table
-        var kept = Set<Key>()
-        var totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
-        var candidatesByState: [ThreadState: [(key: Key, ns: UInt64, user: [String], kernel: [String])]] = [:]
-        for (state, all) in byState {
-            totals[state] = all.reduce(0) { $0 + $1.ns }
-            counts[state] = all.count
-            var keep = all
-            if let limit, all.count > limit {
-                // The limit-th largest time: rows below it cannot rank; ties at it all stay.
-                let cut = all.map(\.ns).sorted(by: >)[limit - 1]
-                keep = all.filter { $0.ns >= cut }
+        var out: [ThreadState: [Row]] = [:], totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
+        for state in ThreadState.allCases where !byState[state.rawValue].isEmpty {
+            var samples = byState[state.rawValue]
+            samples.sort { $0.pair < $1.pair }
+            var runs: [(samples: Range<Int>, ns: UInt64)] = []
+            var start = 0
+            while start < samples.count {
+                var end = start, ns: UInt64 = 0
+                while end < samples.count && samples[end].pair == samples[start].pair {
+                    ns += stacks.samples[samples[end].sample].valueNs
+                    end += 1
+                }
+                runs.append((start..<end, ns))
+                start = end
             }
-            var candidates = keep.map { (key: $0.key, ns: $0.ns, user: table.names($0.key.user), kernel: table.names($0.key.kernel)) }
+            totals[state] = runs.reduce(0) { $0 + $1.ns }
+            counts[state] = runs.count
+            if let limit, runs.count > limit {
+                // The limit-th largest time: rows below it cannot rank; ties at it all stay.
+                let cut = runs.map(\.ns).sorted(by: >)[limit - 1]
+                runs = runs.filter { $0.ns >= cut }
+            }
+            var candidates = runs.map { run in
+                let first = stacks.samples[samples[run.samples.lowerBound].sample]
+                return (run: run, user: table.names(first.userStack), kernel: table.names(first.kernelStack))
+            }
             candidates.sort { a, b in
-                if a.ns != b.ns { return a.ns > b.ns }
+                if a.run.ns != b.run.ns { return a.run.ns > b.run.ns }
                 if a.user != b.user { return a.user.lexicographicallyPrecedes(b.user) }
                 return a.kernel.lexicographicallyPrecedes(b.kernel)
             }
             if let limit { candidates = Array(candidates.prefix(limit)) }
-            for c in candidates { kept.insert(c.key) }
-            candidatesByState[state] = candidates
-        }
-        // The threads of the rows kept, merged by thread (`comm-TID` names one thread).
-        struct Thread: Hashable { var tid: Int32; var comm: String }
-        var threads: [Key: [Thread: UInt64]] = [:]
-        for s in stacks.samples where s.state.isOffCPU {
-            let key = Key(state: s.state, user: s.userStack, kernel: s.kernelStack)
-            guard kept.contains(key) else { continue }
-            threads[key, default: [:]][Thread(tid: s.tid, comm: s.comm), default: 0] += s.valueNs
-        }
-        var out: [ThreadState: [Row]] = [:]
-        for (state, candidates) in candidatesByState {
             out[state] = candidates.map { c in
-                let names = (threads[c.key] ?? [:]).map { (name: "\($0.key.comm)-\($0.key.tid)", ns: $0.value) }
-                let sorted = names.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }.map(\.name)
-                return Row(state: state, userFrames: c.user, kernelFrames: c.kernel, ns: c.ns, threads: sorted)
+                // Its threads, merged by thread (`comm-TID` names one thread).
+                var threads: [String: UInt64] = [:]
+                for i in c.run.samples {
+                    let s = stacks.samples[samples[i].sample]
+                    threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
+                }
+                let sorted = threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+                return Row(state: state, userFrames: c.user, kernelFrames: c.kernel, ns: c.run.ns, threads: sorted)
             }
         }
         return (out, totals, counts)

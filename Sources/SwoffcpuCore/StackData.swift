@@ -98,4 +98,13 @@ public struct StackData: Sendable {
 
     /// Whether every switch-out was walked (exact stacks), or only a sample.
     public var isSampled: Bool { walkOneIn > 1 }
+
+    /// Frees the entries, frames and leaf contexts, keeping the counters and the sampling: for
+    /// when the stacks have been attributed and symbolized.
+    public mutating func releaseStacks() {
+        entries = []
+        userLeaves = [:]
+        userFrames = [:]
+        kernelFrames = [:]
+    }
 }

@@ -57,6 +57,7 @@ struct Swoffcpu: ParsableCommand {
 
     func run() throws {
         Log.bootstrap(verbose: verbose)
+        MemoryReuse.configure()
         do {
             let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
             try ReportOutput(output: output, stacks: stacks, locks: locks, targetDescription: result.targetDescription)

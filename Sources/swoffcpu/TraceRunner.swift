@@ -57,7 +57,7 @@ struct TraceRunner {
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
-        let report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
+        var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
         var symbolized = SymbolizedStacks()
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
@@ -68,6 +68,9 @@ struct TraceRunner {
             for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
+        // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
+        // any more while the outputs are written.
+        Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
         return TraceResult(report: report, stacks: symbolized, locks: locks, targetDescription: names.joined(separator: ", "))
     }

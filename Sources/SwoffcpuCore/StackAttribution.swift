@@ -36,17 +36,24 @@ public struct AttributedStack: Equatable, Sendable {
 /// largest remainder, so they add up to T exactly: the flamegraph's total is the table's.
 public enum StackAttribution {
     public static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
-        var byThread: [Int32: [ThreadState: [StackData.Entry]]] = [:]
-        for entry in data.entries {
-            byThread[entry.tid, default: [:]][entry.state, default: []].append(entry)
+        // The entries of each (thread, state) in a fixed order (the kernel's map order is not):
+        // sorted by thread, state, user stack and kernel stack, then taken as runs.
+        let sorted = data.entries.sorted { key($0) < key($1) }
+        var runs: [Group: Range<Int>] = [:]
+        var start = 0
+        while start < sorted.count {
+            let group = Group(tid: sorted[start].tid, state: sorted[start].state)
+            var end = start + 1
+            while end < sorted.count && sorted[end].tid == group.tid && sorted[end].state == group.state { end += 1 }
+            runs[group] = start..<end
+            start = end
         }
         var out: [AttributedStack] = []
         for thread in threads {
-            let entriesByState = byThread[thread.tid] ?? [:]
             for state in ThreadState.allCases where state.isOffCPU {
                 let total = thread.times[state]
                 guard total > 0 else { continue }
-                let entries = (entriesByState[state] ?? []).sorted { key($0) < key($1) }
+                let entries = runs[Group(tid: thread.tid, state: state)].map { sorted[$0] } ?? []
                 let lost = thread.stackLostNs[state]
                 var parts: [(AttributedStack.Source, UInt64)] = entries.map {
                     (.stack(user: $0.userStack, kernel: $0.kernelStack), $0.weightedNs)
@@ -69,7 +76,14 @@ public enum StackAttribution {
         return out
     }
 
-    private static func key(_ e: StackData.Entry) -> (UInt64, UInt64) { (e.userStack, e.kernelStack) }
+    private struct Group: Hashable {
+        var tid: Int32
+        var state: ThreadState
+    }
+
+    private static func key(_ e: StackData.Entry) -> (Int32, Int, UInt64, UInt64) {
+        (e.tid, e.state.rawValue, e.userStack, e.kernelStack)
+    }
 
     /// Splits `total` in proportion to `weights` (not all zero), summing exactly to `total`.
     static func split(_ total: UInt64, by weights: [UInt64]) -> [UInt64] {
@@ -78,13 +92,11 @@ public enum StackAttribution {
         var rest = total - min(total, shares.reduce(0, +))
         if rest == 0 { return shares }
         // Largest remainders first; ties by position, so the result is deterministic.
-        let remainders = weights.indices.map { Double(total) * Double(weights[$0]) / sum - Double(shares[$0]) }
-        let order = weights.indices.sorted {
-            remainders[$0] != remainders[$1] ? remainders[$0] > remainders[$1] : $0 < $1
-        }
+        var order = weights.indices.map { (remainder: Double(total) * Double(weights[$0]) / sum - Double(shares[$0]), index: $0) }
+        order.sort { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index }
         var i = 0
         while rest > 0 && !order.isEmpty {
-            let idx = order[i % order.count]
+            let idx = order[i % order.count].index
             if weights[idx] > 0 { shares[idx] += 1; rest -= 1 }
             i += 1
         }

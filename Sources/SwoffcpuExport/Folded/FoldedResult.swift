@@ -35,24 +35,25 @@ public struct FoldedResult: Sendable {
             names += name.utf8
             start.append(names.count)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(chunkSize + 64 << 10)
+        let longest = zip(start, start.dropFirst()).map { $1 - $0 }.max() ?? 0
+        // Room for a line: its names and separators, a space, a count, a line break.
+        func room(_ line: Line) -> Int { frames.frames(line.stack).count * (longest + 1) + 22 }
+        let capacity = max(chunkSize, lines.map(room).max() ?? 0)
         try names.withUnsafeBufferPointer { names in
-            for line in lines {
-                for (i, f) in frames.frames(line.stack).enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ";")) }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: names[start[Int(f)]..<start[Int(f) + 1]]))
+            try ByteChunk.with(capacity: capacity) { out in
+                for line in lines {
+                    if out.room < room(line) { try body(out.take()) }
+                    for (i, f) in frames.frames(line.stack).enumerated() {
+                        if i > 0 { out.append(UInt8(ascii: ";")) }
+                        out.append(UnsafeBufferPointer(rebasing: names[start[Int(f)]..<start[Int(f) + 1]]))
+                    }
+                    out.append(UInt8(ascii: " "))
+                    out.appendDecimal(line.value)
+                    out.append(UInt8(ascii: "\n"))
                 }
-                out.append(UInt8(ascii: " "))
-                out.appendDecimal(line.value)
-                out.append(UInt8(ascii: "\n"))
-                if out.count >= chunkSize {
-                    try body(out)
-                    out.removeAll(keepingCapacity: true)
-                }
+                if out.count > 0 { try body(out.take()) }
             }
         }
-        if !out.isEmpty { try body(out) }
     }
 
     /// The file's text.
@@ -91,11 +92,10 @@ extension UInt64 {
 extension Array where Element == UInt8 {
     /// Appends the decimal digits of `value`, as `String(value)` would write them.
     mutating func appendDecimal(_ value: UInt64) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        repeat {
-            append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
-        } while divisor > 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // room for the 20 digits of UInt64.max
+        Swift.withUnsafeMutableBytes(of: &digits) { buffer in
+            let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            append(contentsOf: UnsafeBufferPointer(start: base, count: ByteChunk.writeDecimal(value, to: base)))
+        }
     }
 }

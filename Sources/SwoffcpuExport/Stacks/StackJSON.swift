@@ -49,31 +49,39 @@ public enum StackJSON {
         }
         let states = ThreadState.allCases.map { literal($0.name) }
         var comms: [String: [UInt8]] = [:]
-        let sorted = stacks.samples.sorted { $0.valueNs != $1.valueNs ? $0.valueNs > $1.valueNs : $0.tid < $1.tid }
-        var entries = JSONText(reservingCapacity: sorted.count * 110)
+        var last: (comm: String, literal: [UInt8]) = ("", literal(""))
+        // Most time first, ties by tid, then as attributed; sorted as plain numbers.
+        var order = stacks.samples.indices.map { (ns: stacks.samples[$0].valueNs, tid: stacks.samples[$0].tid, index: $0) }
+        order.sort { a, b in a.ns != b.ns ? a.ns > b.ns : a.tid != b.tid ? a.tid < b.tid : a.index < b.index }
+        var entries = JSONText(reservingCapacity: order.count * 110)
         entries.beginArray()
-        for s in sorted {
-            let comm = comms[s.comm] ?? literal(s.comm)
-            comms[s.comm] = comm
+        for o in order {
+            let s = stacks.samples[o.index]
+            if s.comm != last.comm {
+                let escaped = comms[s.comm] ?? literal(s.comm)
+                comms[s.comm] = escaped
+                last = (s.comm, escaped)
+            }
+            let comm = last.literal
             entries.newline()
             entries.element { out in
-                out += #"{"tid":"#.utf8
+                out += Key.tid
                 if s.tid < 0 { out.append(UInt8(ascii: "-")) }
                 out.appendDecimal(UInt64(s.tid.magnitude))
-                out += #","comm":"#.utf8
+                out += Key.comm
                 out += comm
-                out += #","state":"#.utf8
+                out += Key.state
                 out += states[s.state.rawValue]
-                out += #","ns":"#.utf8
+                out += Key.ns
                 out.appendDecimal(s.valueNs)
-                out += #","user_stack":"#.utf8
+                out += Key.userStack
                 out.appendDecimal(UInt64(s.userStack))
-                out += #","kernel_stack":"#.utf8
+                out += Key.kernelStack
                 out.appendDecimal(UInt64(s.kernelStack))
                 out.append(UInt8(ascii: "}"))
             }
         }
-        if !sorted.isEmpty { entries.newline() }
+        if !order.isEmpty { entries.newline() }
         entries.endArray()
         members["stacks"] = .raw(entries.bytes)
 
@@ -88,5 +96,15 @@ public enum StackJSON {
         info["stack_intervals_dropped"] = .uint(data.stackTimeDropped)
         members["stack_sampling"] = .object(info)
         return members
+    }
+
+    /// The keys of an entry with their punctuation, as bytes.
+    private enum Key {
+        static let tid = Array(#"{"tid":"#.utf8)
+        static let comm = Array(#","comm":"#.utf8)
+        static let state = Array(#","state":"#.utf8)
+        static let ns = Array(#","ns":"#.utf8)
+        static let userStack = Array(#","user_stack":"#.utf8)
+        static let kernelStack = Array(#","kernel_stack":"#.utf8)
     }
 }

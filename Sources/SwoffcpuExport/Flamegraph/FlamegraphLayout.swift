@@ -105,14 +105,15 @@ struct FlamegraphLayout {
 
         func name(_ node: Int) -> String { node == 0 ? rootName : drawn[Int(names[node])] }
 
-        mutating func add(_ frames: [Int32], value: UInt64) {
+        mutating func add(_ frames: ArraySlice<Int32>, value: UInt64) {
             var shared = 0
-            while shared < frames.count, shared < pathNames.count, drawnIndex[Int(frames[shared])] == pathNames[shared] {
+            while shared < frames.count, shared < pathNames.count,
+                  drawnIndex[Int(frames[frames.startIndex + shared])] == pathNames[shared] {
                 shared += 1
             }
             path.removeSubrange((shared + 1)...)
             pathNames.removeSubrange(shared...)
-            for frame in frames[shared...] {
+            for frame in frames.dropFirst(shared) {
                 let name = drawnIndex[Int(frame)]
                 path.append(child(of: path[path.count - 1], named: name))
                 pathNames.append(name)

@@ -12,9 +12,9 @@ struct FoldedLines {
     /// The ids of the lines, in the order they were first added.
     private var lineIDs: [Int32] = []
 
-    /// Room for `lines` lines without growing.
-    init(reservingCapacity lines: Int = 0) {
-        table = StackTable(reservingCapacity: lines)
+    /// Room for `lines` lines of `frames` frames in all without growing.
+    init(reservingCapacity lines: Int = 0, frames: Int = 0) {
+        table = StackTable(reservingCapacity: lines, frames: frames)
         ns.reserveCapacity(lines + 1)
         isLine.reserveCapacity(lines + 1)
         lineIDs.reserveCapacity(lines)

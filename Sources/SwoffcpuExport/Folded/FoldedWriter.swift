@@ -51,7 +51,11 @@ public struct FoldedWriter: Sendable {
 
     /// Merges, rounds and sorts.
     public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
-        var lines = FoldedLines(reservingCapacity: stacks.samples.count)
+        // Room for a line per sample: at most that many.
+        let frames = stacks.samples.reduce(0) {
+            $0 + 2 + stacks.table.frames($1.userStack).count + stacks.table.frames($1.kernelStack).count
+        }
+        var lines = FoldedLines(reservingCapacity: stacks.samples.count, frames: frames)
         var names = LineNames(table: stacks.table)
         var summary = FoldedSummary()
         var line: [Int32] = []

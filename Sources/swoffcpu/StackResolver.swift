@@ -27,14 +27,17 @@ struct StackResolver {
     /// and each distinct kernel stack symbolized once, each address of a process named once.
     func stacks(_ report: TraceReport) -> SymbolizedStacks {
         guard let data = report.stacks else { return SymbolizedStacks() }
-        let threads = report.processes.flatMap(\.threads)
-        var out = SymbolizedStacks()
+        let attributed = StackAttribution.attribute(data, threads: report.processes.flatMap(\.threads))
+        // Sized up front: grown by doubling, the old copies would add to the peak memory.
+        var out = SymbolizedStacks(table: StackTable(reservingCapacity: data.userFrames.count + data.kernelFrames.count,
+                                                     frames: data.userFrames.values.reduce(0) { $0 + $1.count + 4 }))
+        out.samples.reserveCapacity(attributed.count)
         // A user stack id hashes addresses, which mean different code in different
         // processes: user stacks and addresses per process, kernel stacks globally.
         var userStacks: [Int32: [UInt64: Int32]] = [:]
         var frameNames: [Int32: FrameNames] = [:]
         var kernelStacks: [UInt64: Int32] = [:]
-        for stack in StackAttribution.attribute(data, threads: threads) {
+        for stack in attributed {
             var user = StackTable.empty, kernel = StackTable.empty
             switch stack.source {
             case .notSampled: user = out.table.add(names: ["[not sampled]"])

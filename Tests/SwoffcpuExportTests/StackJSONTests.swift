@@ -50,4 +50,23 @@ import Testing
         #expect(sampling["walks"] as? Int == 4 && sampling["switch_outs"] as? Int == 10)
         #expect(text.hasSuffix("}\n") && !text.hasSuffix("\n\n"))
     }
+
+    /// Checks that sections longer than a piece (the table and the entries are written 8,192
+    /// at a time) come out whole: every entry, in order, each resolving to its frames.
+    @Test func manyPieces() throws {
+        let samples = StackExportReferenceTests.samples(seed: 5, count: 20_000)
+        let stacks = SymbolizedStacks(samples)
+        #expect(stacks.table.count > StackJSON.piece)
+        let json = ReportJSON(report: ReportFixtures.sample,
+                              extraMembers: StackJSON.members(stacks, sampling: StackData()))
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.bytes())) as? [String: Any])
+        let names = try #require(doc["stack_frames"] as? [String])
+        let table = try #require(doc["stack_table"] as? [[Int]])
+        let entries = try #require(doc["stacks"] as? [[String: Any]])
+        #expect(table.count == stacks.table.count && entries.count == samples.count)
+        let ns = entries.compactMap { $0["ns"] as? UInt64 }
+        #expect(ns == ns.sorted(by: >))
+        let user = Set(entries.map { table[$0["user_stack"] as! Int].map { names[$0] } })
+        #expect(user == Set(samples.map(\.userFrames)))
+    }
 }

@@ -15,6 +15,13 @@ public struct JSONText: Sendable {
     /// The text (for tests and small sections).
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// The bytes written so far, leaving none (where the writing is in an array or an object
+    /// stays as it was).
+    public mutating func take() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
+
     public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
     public mutating func endArray() { breakLine(); needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
     public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }

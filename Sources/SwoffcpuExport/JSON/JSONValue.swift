@@ -8,9 +8,10 @@ public indirect enum JSONValue: Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
-    /// JSON text written as it is, UTF-8: for large sections rendered by a faster writer
-    /// (`JSONText`) than a tree of values. Must be valid JSON; it is not re-indented.
-    case raw([UInt8])
+    /// JSON text written piece by piece as the document is written (see `JSONSection`): for
+    /// sections of hundreds of thousands of items, faster than a tree of values and never held
+    /// whole. Not re-indented.
+    case section(JSONSection)
 
     /// Text of the value: compact (no whitespace), or pretty (two-space indent, one member a line).
     public func serialized(pretty: Bool = false) -> String {
@@ -24,15 +25,15 @@ public indirect enum JSONValue: Equatable, Sendable {
         return all
     }
 
-    /// `serialized`, as UTF-8 bytes handed to `body` in pieces, in order: `.raw` sections are
-    /// passed as they are, not copied into a document-sized buffer.
+    /// `serialized`, as UTF-8 bytes handed to `body` in pieces, in order: sections as they
+    /// are written, not gathered into a document-sized buffer.
     public func write(pretty: Bool = false, to body: ([UInt8]) throws -> Void) rethrows {
         var out: [UInt8] = []
         try write(to: &out, pretty: pretty, indent: 0, flush: body)
         if !out.isEmpty { try body(out) }
     }
 
-    /// Bytes gathered in `out` go to `flush` before each `.raw` section and whenever they pass 1 MB.
+    /// Bytes gathered in `out` go to `flush` before each section and whenever they pass 1 MB.
     private func write(to out: inout [UInt8], pretty: Bool, indent: Int, flush: ([UInt8]) throws -> Void) rethrows {
         switch self {
         case .null: out += "null".utf8
@@ -40,10 +41,16 @@ public indirect enum JSONValue: Equatable, Sendable {
         case .int(let i): out += String(i).utf8
         case .uint(let u): out.appendDecimal(u)
         case .string(let s): JSONValue.writeString(s, to: &out)
-        case .raw(let bytes):
+        case .section(let section):
             try flush(out)
             out.removeAll(keepingCapacity: true)
-            try flush(bytes)
+            let next = section.start()
+            var text = JSONText()
+            var more = true
+            while more {
+                more = next(&text)
+                try flush(text.take())
+            }
         case .array(let items):
             if items.isEmpty { out += "[]".utf8; return }
             out.append(UInt8(ascii: "["))
@@ -98,6 +105,28 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+/// A section of a JSON document written in pieces as the document is written: `start` is
+/// called then, and the writer it returns is called with the same `JSONText` until it returns
+/// false, each piece taken from it and handed on. What it writes must be one valid JSON value.
+public struct JSONSection: Sendable, Equatable {
+    let start: @Sendable () -> (inout JSONText) -> Bool
+    private let identity = Identity()
+
+    public init(pieces start: @escaping @Sendable () -> (inout JSONText) -> Bool) {
+        self.start = start
+    }
+
+    /// A section written in one piece.
+    public init(_ write: @escaping @Sendable (inout JSONText) -> Void) {
+        self.init(pieces: { { text in write(&text); return false } })
+    }
+
+    /// Sections are equal when they are the same section.
+    public static func == (a: JSONSection, b: JSONSection) -> Bool { a.identity === b.identity }
+
+    private final class Identity: Sendable {}
 }
 
 /// A JSON object with ordered keys. Setting an existing key replaces its value in place.

@@ -1,5 +1,6 @@
 import CLibBPF
 import CSwoffcpuShims
+import Dispatch
 import Glibc
 import SwoffcpuCore
 
@@ -228,8 +229,12 @@ public final class TraceSession {
     /// Reads a whole hash map, batch by batch (see `MapDump`).
     private func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
                       _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
-        guard let skel else { return }
-        try MapDump.read(fd: swoffcpu_map_fd(skel, map), keySize: keySize, valueSize: valueSize, body)
+        try MapDump.read(fd: mapFD(map), keySize: keySize, valueSize: valueSize, body)
+    }
+
+    private func mapFD(_ map: swoffcpu_map_id) -> Int32 {
+        guard let skel else { return -1 }
+        return swoffcpu_map_fd(skel, map)
     }
 
     private func readLocks() throws -> LockData {
@@ -254,19 +259,32 @@ public final class TraceSession {
             stackTimeDropped: counter(SWOFFCPU_CTR_STACK_TIME_FULL),
             walkOneIn: options.allStacks ? 1 : options.walkOneIn, walkPeriodNs: options.walkPeriodNs,
             userStacks: options.userStacks, kernelStacks: options.kernelStacks)
-        try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
-                 valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
-            data.entries += KernelRecord.stackEntries(keys: k, values: v, count: n)
+        // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
+        // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
+        let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)
+        let leaves = Background { () throws -> [UInt64: StackData.UserLeaf] in
+            var leaves: [UInt64: StackData.UserLeaf] = [:]
+            try MapDump.read(fd: leavesFD, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
+                KernelRecord.leaves(keys: k, values: v, count: n, into: &leaves)
+            }
+            return leaves
         }
-        try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
-            KernelRecord.stacks(keys: k, values: v, count: n, into: &data.userFrames)
+        do {
+            try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
+                     valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
+                data.entries += KernelRecord.stackEntries(keys: k, values: v, count: n)
+            }
+            try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+                KernelRecord.stacks(keys: k, values: v, count: n, into: &data.userFrames)
+            }
+            try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+                KernelRecord.stacks(keys: k, values: v, count: n, into: &data.kernelFrames)
+            }
+        } catch {
+            _ = try? leaves.value() // not reading a map the caller may close
+            throw error
         }
-        try dump(SWOFFCPU_MAP_USER_LEAVES, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
-            KernelRecord.leaves(keys: k, values: v, count: n, into: &data.userLeaves)
-        }
-        try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
-            KernelRecord.stacks(keys: k, values: v, count: n, into: &data.kernelFrames)
-        }
+        data.userLeaves = try leaves.value()
         return data
     }
 

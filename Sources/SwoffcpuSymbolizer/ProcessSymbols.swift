@@ -22,6 +22,8 @@ public final class ProcessSymbols: @unchecked Sendable {
     private let lock = NSLock()
     private var frames: [CacheKey: Frame] = [:]
     private var names: [NameKey: String] = [:]
+    /// CFI rows found, by absolute pc (see `cfiLookup`).
+    private var cfiRows: [UInt64: LeafUnwinder.Lookup] = [:]
 
     private struct CacheKey: Hashable {
         var address: UInt64
@@ -90,6 +92,21 @@ public final class ProcessSymbols: @unchecked Sendable {
         let f = compute(address, isReturn: isReturn)
         frames[key] = f
         return f
+    }
+
+    /// `compute(pc)`, computed once per pc: the leaves of 100,000 stacks sit at a few syscall
+    /// wrappers, unwound through the same few functions, and finding their mapping, FDE and
+    /// row again for every stack was most of the leaf-frame recovery.
+    func cachedCFI(_ pc: UInt64, _ compute: (UInt64) -> LeafUnwinder.Lookup) -> LeafUnwinder.Lookup {
+        lock.lock()
+        let cached = cfiRows[pc]
+        lock.unlock()
+        if let cached { return cached }
+        let lookup = compute(pc)
+        lock.lock()
+        if cfiRows.count < 1 << 16 { cfiRows[pc] = lookup }
+        lock.unlock()
+        return lookup
     }
 
     /// The mapping containing `address` (binary search over the sorted mappings).

@@ -446,13 +446,12 @@ struct EhFrameHeader: Sendable {
 
 /// The CFI of one module: `.eh_frame`, searched through `.eh_frame_hdr` when it has a usable
 /// table, else through an index of every FDE built on first use. Immutable apart from that
-/// lazily built index and the rows found; thread-safe.
+/// lazily built index; thread-safe.
 final class EhFrameUnwindInfo: @unchecked Sendable {
     let section: EhFrameSection
     let header: EhFrameHeader?
     private let lock = NSLock()
     private var index: [FDEIndexEntry]?
-    private var rows: [UInt64: Result<UnwindRow, CFIError>?] = [:]
 
     /// Largest `.eh_frame` / `.eh_frame_hdr` read (libswiftCore's is ~0.6 MB).
     static let maxSectionSize: UInt64 = 64 << 20
@@ -512,20 +511,9 @@ final class EhFrameUnwindInfo: @unchecked Sendable {
         return built
     }
 
-    /// The unwind row of `pc` (module address): nil when no FDE covers it. Rows are kept per pc:
-    /// the leaves of 100,000 stacks are at a few syscall wrappers, unwound through the same
-    /// few functions, and finding and running their FDEs was most of the unwinding.
+    /// The unwind row of `pc` (module address): nil when no FDE covers it.
     func row(for pc: UInt64) -> Result<UnwindRow, CFIError>? {
-        lock.lock()
-        let cached = rows[pc]
-        lock.unlock()
-        if let cached { return cached }
-        let row = fde(for: pc).map { CFAProgram.row(for: $0, in: section, at: pc) }
-        lock.lock()
-        if rows.count < Self.maxCachedRows { rows[pc] = row }
-        lock.unlock()
-        return row
+        guard let f = fde(for: pc) else { return nil }
+        return CFAProgram.row(for: f, in: section, at: pc)
     }
-
-    private static let maxCachedRows = 1 << 16
 }

@@ -48,16 +48,18 @@ extension ProcessSymbols {
 
     // MARK: - CFI of the snapshot's modules
 
-    /// The CFI row of an absolute pc, through its mapping's module.
+    /// The CFI row of an absolute pc, through its mapping's module (kept per pc).
     func cfiLookup(_ pc: UInt64) -> LeafUnwinder.Lookup {
-        guard let mi = mappingIndex(pc) else { return .noCFI }
-        let m = mappings[mi]
-        guard m.entry.executable, let mod = m.module, let info = mod.unwindInfo,
-              let vaddr = mod.loads.vaddr(forFileOffset: pc &- m.entry.start &+ m.entry.offset) else { return .noCFI }
-        switch info.row(for: vaddr) {
-        case nil: return .noCFI
-        case .success(let row)?: return .row(row)
-        case .failure?: return .unsupported
+        cachedCFI(pc) { pc in
+            guard let mi = mappingIndex(pc) else { return .noCFI }
+            let m = mappings[mi]
+            guard m.entry.executable, let mod = m.module, let info = mod.unwindInfo,
+                  let vaddr = mod.loads.vaddr(forFileOffset: pc &- m.entry.start &+ m.entry.offset) else { return .noCFI }
+            switch info.row(for: vaddr) {
+            case nil: return .noCFI
+            case .success(let row)?: return .row(row)
+            case .failure?: return .unsupported
+            }
         }
     }
 

@@ -29,7 +29,7 @@ struct FlamegraphLayout {
     init(table: StackTable, lines: [FoldedResult.Line], rootName: String, graphWidth: Double, minFrameWidth: Double) {
         var tree = Tree(table: table, rootName: rootName)
         for line in lines where line.value > 0 {
-            tree.add(table.frames(line.stack), value: line.value)
+            tree.add(LineFrames(first: line.first, second: line.second, body: table.frames(line.body)), value: line.value)
             stats.stacks += 1
         }
         total = tree.values[0]
@@ -105,10 +105,9 @@ struct FlamegraphLayout {
 
         func name(_ node: Int) -> String { node == 0 ? rootName : drawn[Int(names[node])] }
 
-        mutating func add(_ frames: ArraySlice<Int32>, value: UInt64) {
+        mutating func add(_ frames: LineFrames, value: UInt64) {
             var shared = 0
-            while shared < frames.count, shared < pathNames.count,
-                  drawnIndex[Int(frames[frames.startIndex + shared])] == pathNames[shared] {
+            while shared < frames.count, shared < pathNames.count, drawnIndex[Int(frames[shared])] == pathNames[shared] {
                 shared += 1
             }
             path.removeSubrange((shared + 1)...)

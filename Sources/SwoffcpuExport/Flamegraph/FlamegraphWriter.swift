@@ -60,7 +60,7 @@ public struct FlamegraphWriter: Sendable {
 
     public func document(stacks: [(frames: [String], value: UInt64)]) -> FlamegraphDocument {
         var table = StackTable()
-        let lines = stacks.map { FoldedResult.Line(stack: table.add(names: $0.frames), value: $0.value) }
+        let lines = stacks.map { FoldedResult.Line(body: table.add(names: $0.frames), value: $0.value) }
         return document(table: table, lines: lines)
     }
 

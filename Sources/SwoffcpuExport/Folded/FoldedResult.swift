@@ -1,22 +1,38 @@
 /// What a fold produced: the merged lines, sorted by their bytes, each a stack of indices
 /// into one table of frame names. The text is put together only when written.
 public struct FoldedResult: Sendable {
-    /// One line: its frames (`frames.names(stack)`, root first) and its count.
+    /// One line: up to two frames (`first`, `second`; -1: none) then the frames of `body`,
+    /// root first, and its count.
     public struct Line: Sendable, Equatable {
-        public var stack: Int32
+        public var first: Int32
+        public var second: Int32
+        public var body: Int32
         public var value: UInt64
+
+        /// A line of `body`'s frames alone.
+        public init(first: Int32 = -1, second: Int32 = -1, body: Int32, value: UInt64) {
+            self.first = first
+            self.second = second
+            self.body = body
+            self.value = value
+        }
     }
 
-    /// The lines' frame names (sanitized: valid folded frames) and their frames.
+    /// The lines' frame names (sanitized: valid folded frames) and their bodies.
     public var frames: StackTable
     /// Merged lines, sorted by their bytes.
     public var lines: [Line]
     public var summary: FoldedSummary
     public var unit: FoldedTimeUnit
 
+    /// A line's frames (indices into `frames.names`), root first.
+    public func frames(of line: Line) -> LineFrames {
+        LineFrames(first: line.first, second: line.second, body: frames.frames(line.body))
+    }
+
     /// The lines with their frame names.
     public var stacks: [FoldedStack] {
-        lines.map { FoldedStack(frames: frames.names($0.stack), value: $0.value) }
+        lines.map { line in FoldedStack(frames: frames(of: line).map { frames.names[Int($0)] }, value: line.value) }
     }
 
     /// The file's bytes: one line per stack, each ending in `\n`; empty for no stacks.
@@ -37,13 +53,13 @@ public struct FoldedResult: Sendable {
         }
         let longest = zip(start, start.dropFirst()).map { $1 - $0 }.max() ?? 0
         // Room for a line: its names and separators, a space, a count, a line break.
-        func room(_ line: Line) -> Int { frames.frames(line.stack).count * (longest + 1) + 22 }
+        func room(_ line: Line) -> Int { frames(of: line).count * (longest + 1) + 22 }
         let capacity = max(chunkSize, lines.map(room).max() ?? 0)
         try names.withUnsafeBufferPointer { names in
             try ByteChunk.with(capacity: capacity) { out in
                 for line in lines {
                     if out.room < room(line) { try body(out.take()) }
-                    for (i, f) in frames.frames(line.stack).enumerated() {
+                    for (i, f) in frames(of: line).enumerated() {
                         if i > 0 { out.append(UInt8(ascii: ";")) }
                         out.append(UnsafeBufferPointer(rebasing: names[start[Int(f)]..<start[Int(f) + 1]]))
                     }
@@ -58,6 +74,23 @@ public struct FoldedResult: Sendable {
 
     /// The file's text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// The frames of a folded line without copying them: its prefix, then its body's.
+public struct LineFrames: RandomAccessCollection, Sendable {
+    let first: Int32
+    let second: Int32
+    let body: ArraySlice<Int32>
+
+    private var prefix: Int { first < 0 ? 0 : second < 0 ? 1 : 2 }
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { prefix + body.count }
+
+    public subscript(i: Int) -> Int32 {
+        let p = prefix
+        if i < p { return i == 0 ? first : second }
+        return body[body.startIndex + i - p]
+    }
 }
 
 /// Accounting of one fold, so that nothing is dropped silently.

@@ -41,29 +41,39 @@ public struct FoldedWriter: Sendable {
 
     /// The frames of one sample's line, root first, already sanitized.
     public func frames(for sample: StackSample) -> [String] {
-        let stacks = SymbolizedStacks([sample])
-        var lines = FoldedLines()
-        var names = LineNames(table: stacks.table)
-        var line: [Int32] = []
-        self.line(for: stacks.samples[0], table: stacks.table, names: &names, lines: &lines, into: &line)
-        return line.map { lines.table.names[Int($0)] }
+        let folded = FoldedWriter(options: .init(includeThread: options.includeThread, unit: options.unit,
+                                                 keepZeroLines: true)).fold([sample])
+        return folded.stacks.first?.frames ?? []
     }
 
     /// Merges, rounds and sorts.
     public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
-        // Room for a line per sample: at most that many.
-        let frames = stacks.samples.reduce(0) {
-            $0 + 2 + stacks.table.frames($1.userStack).count + stacks.table.frames($1.kernelStack).count
-        }
-        var lines = FoldedLines(reservingCapacity: stacks.samples.count, frames: frames)
-        var names = LineNames(table: stacks.table)
+        let table = stacks.table
+        // Sized for about a body per stack of the table (a user stack is mostly seen with one
+        // kernel stack) and a line per sample.
+        var lines = FoldedLines(bodies: table.count, frames: table.frameCount, lines: stacks.samples.count)
+        var names = LineNames(table: table)
+        let states = ThreadState.allCases.map { lines.index(of: $0.name) }
+        var bodies: [UInt64: Int32] = [:]
         var summary = FoldedSummary()
-        var line: [Int32] = []
+        var body: [Int32] = []
         for sample in stacks.samples {
             summary.samples += 1
             summary.totalNs = summary.totalNs.addingOrMax(sample.valueNs)
-            self.line(for: sample, table: stacks.table, names: &names, lines: &lines, into: &line)
-            lines.add(line, ns: sample.valueNs)
+            // The body of a (user stack, kernel stack) pair, built once.
+            let pair = UInt64(UInt32(bitPattern: sample.userStack)) << 32 | UInt64(UInt32(bitPattern: sample.kernelStack))
+            let bodyID: Int32
+            if let known = bodies[pair] {
+                bodyID = known
+            } else {
+                self.body(user: table.frames(sample.userStack), kernel: table.frames(sample.kernelStack), table: table,
+                          names: &names, lines: &lines, into: &body)
+                bodyID = lines.body(body)
+                bodies[pair] = bodyID
+            }
+            let state = states[sample.state.rawValue]
+            let thread = options.includeThread ? threadName(sample, names: &names, lines: &lines) : -1
+            lines.add(FoldedLines.Key(first: state, second: thread, body: bodyID), ns: sample.valueNs)
         }
         return lines.result(summary: summary, unit: options.unit, keepZeroLines: options.keepZeroLines)
     }
@@ -91,34 +101,30 @@ public struct FoldedWriter: Sendable {
         }
     }
 
-    /// One sample's line: state, thread (if asked), user frames outermost to leaf, kernel frames
-    /// outermost to leaf with their suffix, as indices into `lines`' names. `line`'s storage is
-    /// reused from sample to sample: only a new line keeps a copy.
-    private func line(for sample: SymbolizedStacks.Sample, table: StackTable, names: inout LineNames,
-                      lines: inout FoldedLines, into line: inout [Int32]) {
-        let user = table.frames(sample.userStack), kernel = table.frames(sample.kernelStack)
-        line.removeAll(keepingCapacity: true)
-        line.append(lines.index(of: sample.state.name))
-        if options.includeThread {
-            let key = LineNames.ThreadKey(tid: sample.tid, comm: sample.comm)
-            if let i = names.threads[key] {
-                line.append(i)
-            } else {
-                let i = lines.index(of: "\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
-                names.threads[key] = i
-                line.append(i)
-            }
-        }
+    /// The `comm-TID` frame of a sample's thread.
+    private func threadName(_ sample: SymbolizedStacks.Sample, names: inout LineNames, lines: inout FoldedLines) -> Int32 {
+        let key = LineNames.ThreadKey(tid: sample.tid, comm: sample.comm)
+        if let i = names.threads[key] { return i }
+        let i = lines.index(of: "\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
+        names.threads[key] = i
+        return i
+    }
+
+    /// The frames of a line after its state and thread: user frames outermost to leaf, kernel
+    /// frames outermost to leaf with their suffix, as indices into `lines`' names.
+    private func body(user: ArraySlice<Int32>, kernel: ArraySlice<Int32>, table: StackTable, names: inout LineNames,
+                      lines: inout FoldedLines, into body: inout [Int32]) {
+        body.removeAll(keepingCapacity: true)
         for f in user.reversed() {
             if names.user[Int(f)] < 0 { names.user[Int(f)] = lines.index(of: Self.sanitize(frame: table.names[Int(f)])) }
-            line.append(names.user[Int(f)])
+            body.append(names.user[Int(f)])
         }
         for f in kernel.reversed() {
             if names.kernel[Int(f)] < 0 {
                 let name = Self.sanitize(frame: table.names[Int(f)])
                 names.kernel[Int(f)] = lines.index(of: name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
             }
-            line.append(names.kernel[Int(f)])
+            body.append(names.kernel[Int(f)])
         }
     }
 

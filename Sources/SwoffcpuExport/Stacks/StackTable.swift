@@ -40,6 +40,9 @@ public struct StackTable: Sendable {
     /// Number of distinct stacks, the empty one included.
     public var count: Int { ends.count }
 
+    /// Number of frames of all stacks.
+    public var frameCount: Int { allFrames.count }
+
     /// The index of `name`, added if new.
     public mutating func index(of name: String) -> Int32 {
         if let i = nameIndex[name] { return i }

@@ -140,49 +140,17 @@ struct FoldedLines {
         return order.map(\.index)
     }
 
-    /// The place of each body in the byte order of the bodies, each frame ranked (+ 1) as in a
-    /// line, the last one as ending it. The ranks are packed first-frame-highest into 64-bit
-    /// words (0 pads the last word, below every rank): comparing words compares several
-    /// frames at once, and a body that is a prefix of another comes first.
+    /// The place of each body in the byte order of the bodies, each frame ranked as in a line,
+    /// the last one as ending it.
     private func bodyPlaces(rank: [Int32]) -> [Int32] {
-        var bits = 1
-        while (1 << bits) <= rank.count { bits += 1 }
-        let perWord = 64 / bits
-        var words: [UInt64] = [], starts = [0]
-        starts.reserveCapacity(table.count + 1)
+        var sequences = RankSequences(ranks: rank.count, sequences: table.count)
         for id in 0..<Int32(table.count) {
             let frames = table.frames(id)
-            var word: UInt64 = 0, filled = 0
-            for (i, f) in frames.enumerated() {
-                let r = UInt64(rank[2 * Int(f) + (i == frames.count - 1 ? 1 : 0)]) + 1
-                word |= r << UInt64(bits * (perWord - 1 - filled))
-                filled += 1
-                if filled == perWord {
-                    words.append(word)
-                    word = 0
-                    filled = 0
-                }
-            }
-            if filled > 0 { words.append(word) }
-            starts.append(words.count)
-        }
-        var order = Array(0..<table.count)
-        words.withUnsafeBufferPointer { w in
-            starts.withUnsafeBufferPointer { start in
-                order.sort { a, b in
-                    var i = start[a], j = start[b]
-                    let endA = start[a + 1], endB = start[b + 1]
-                    while i < endA && j < endB {
-                        if w[i] != w[j] { return w[i] < w[j] }
-                        i += 1
-                        j += 1
-                    }
-                    return endA - i < endB - j
-                }
-            }
+            for (i, f) in frames.enumerated() { sequences.append(Int(rank[2 * Int(f) + (i == frames.count - 1 ? 1 : 0)])) }
+            sequences.endSequence()
         }
         var place = [Int32](repeating: 0, count: table.count)
-        for (p, id) in order.enumerated() { place[id] = Int32(p) }
+        for (p, id) in sequences.sortedOrder().enumerated() { place[id] = Int32(p) }
         return place
     }
 }

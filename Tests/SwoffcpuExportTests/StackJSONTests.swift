@@ -59,7 +59,7 @@ import Testing
         #expect(stacks.table.count > StackJSON.piece)
         let json = ReportJSON(report: ReportFixtures.sample,
                               extraMembers: StackJSON.members(stacks, sampling: StackData()))
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.bytes())) as? [String: Any])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.render().utf8)) as? [String: Any])
         let names = try #require(doc["stack_frames"] as? [String])
         let table = try #require(doc["stack_table"] as? [[Int]])
         let entries = try #require(doc["stacks"] as? [[String: Any]])

@@ -9,11 +9,9 @@ struct FoldedLines {
     private(set) var table: StackTable
     private var lines: [Key] = []
     private var ns: [UInt64] = []
-    /// An open-addressing index of the lines (index + 1; 0: empty slot), by a multiply-xor
-    /// hash of their keys: the standard Dictionary's SipHash on each of 220,000 lines cost more
-    /// than the rest of the merge.
-    private var slots: [Int32]
-    private var shift: UInt64
+    /// The lines by a multiply-xor hash of their keys: the standard Dictionary's SipHash on
+    /// each of 220,000 lines cost more than the rest of the merge.
+    private var lookup: HashIndex
 
     /// A line: `first` and `second` (-1: none) then the frames of `body`.
     struct Key: Hashable {
@@ -25,10 +23,7 @@ struct FoldedLines {
     /// Room for `bodies` bodies of `frames` frames in all, and `lines` lines, without growing.
     init(bodies: Int = 0, frames: Int = 0, lines: Int = 0) {
         table = StackTable(reservingCapacity: bodies, frames: frames)
-        var bits: UInt64 = 4
-        while (1 << bits) < 2 * lines { bits += 1 }
-        slots = Array(repeating: 0, count: 1 << bits)
-        shift = 64 - bits
+        lookup = HashIndex(capacity: lines)
         self.lines.reserveCapacity(lines)
         ns.reserveCapacity(lines)
     }
@@ -41,36 +36,19 @@ struct FoldedLines {
 
     /// Adds `ns` to a line. The lines of one fold have prefixes of one length.
     mutating func add(_ line: Key, ns value: UInt64) {
-        var slot = slot(line)
-        while slots[slot] != 0 {
-            let i = Int(slots[slot] - 1)
-            if lines[i] == line {
-                ns[i] = ns[i].addingOrMax(value)
-                return
-            }
-            slot = (slot + 1) & (slots.count - 1)
+        let found = lookup.find(Self.hash(line)) { lines[Int($0)] == line }
+        if let i = found.id {
+            ns[Int(i)] = ns[Int(i)].addingOrMax(value)
+            return
         }
-        slots[slot] = Int32(lines.count + 1)
         lines.append(line)
         ns.append(value)
-        if lines.count * 2 > slots.count { grow() }
+        lookup.insert(Int32(lines.count - 1), at: found.slot) { Self.hash(lines[Int($0)]) }
     }
 
-    private func slot(_ line: Key) -> Int {
-        var h = UInt64(UInt32(bitPattern: line.body))
-        h = (h ^ UInt64(UInt32(bitPattern: line.second)) << 32) &* 0x9E37_79B9_7F4A_7C15
-        h = (h ^ UInt64(UInt32(bitPattern: line.first))) &* 0xC2B2_AE3D_27D4_EB4F
-        return Int(truncatingIfNeeded: h >> shift)
-    }
-
-    private mutating func grow() {
-        slots = Array(repeating: 0, count: slots.count * 2)
-        shift -= 1
-        for (i, line) in lines.enumerated() {
-            var slot = slot(line)
-            while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
-            slots[slot] = Int32(i + 1)
-        }
+    private static func hash(_ line: Key) -> UInt64 {
+        let h = (UInt64(UInt32(bitPattern: line.body)) ^ UInt64(UInt32(bitPattern: line.second)) << 32) &* 0xC2B2_AE3D_27D4_EB4F
+        return h ^ UInt64(UInt32(bitPattern: line.first))
     }
 
     /// Adds `ns` to the line with these frame names, root first (no prefix).

@@ -46,17 +46,10 @@ public struct ReportJSON: Sendable {
 
     /// The JSON text, ending in a newline. Pretty: two-space indent; else one line.
     public func render(pretty: Bool = true) -> String {
-        String(decoding: bytes(pretty: pretty), as: UTF8.self)
+        JSONValue.object(document()).serialized(pretty: pretty) + "\n"
     }
 
-    /// `render`, as the UTF-8 bytes written to the file.
-    public func bytes(pretty: Bool = true) -> [UInt8] {
-        var all: [UInt8] = []
-        write(pretty: pretty) { all += $0 }
-        return all
-    }
-
-    /// `bytes`, handed to `body` in pieces, in order (see `JSONValue.write(pretty:to:)`).
+    /// `render`, as UTF-8 bytes handed to `body` in pieces, in order (see `JSONValue.write(pretty:to:)`).
     public func write(pretty: Bool = true, to body: ([UInt8]) throws -> Void) rethrows {
         try JSONValue.object(document()).write(pretty: pretty, to: body)
         try body([UInt8(ascii: "\n")])

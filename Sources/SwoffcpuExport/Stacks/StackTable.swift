@@ -14,12 +14,9 @@ public struct StackTable: Sendable {
     /// One buffer, not an array a stack: 200,000 stacks are 200,000 allocations less.
     private var allFrames: [Int32] = []
     private var ends: [Int] = []
-    /// Each stack's hash, and an open-addressing index of the stacks by it (id + 1; 0: empty
-    /// slot). The standard Dictionary hashed every frame with SipHash at each lookup, and
-    /// every stack again at each growth.
+    /// Each stack's hash, and the stacks by it.
     private var hashes: [UInt64] = []
-    private var slots: [Int32]
-    private var shift: UInt64
+    private var lookup: HashIndex
 
     /// The id of the empty stack.
     public static let empty: Int32 = 0
@@ -27,10 +24,7 @@ public struct StackTable: Sendable {
     /// Room for `stacks` stacks of `frames` frames in all without growing: a big table grown
     /// by doubling would leave its old copies behind in the peak memory.
     public init(reservingCapacity stacks: Int = 0, frames: Int = 0) {
-        var bits: UInt64 = 4
-        while (1 << bits) < 2 * (stacks + 1) { bits += 1 }
-        slots = Array(repeating: 0, count: 1 << bits)
-        shift = 64 - bits
+        lookup = HashIndex(capacity: stacks + 1)
         allFrames.reserveCapacity(frames)
         ends.reserveCapacity(stacks + 1)
         hashes.reserveCapacity(stacks + 1)
@@ -56,18 +50,13 @@ public struct StackTable: Sendable {
     public mutating func add(_ stack: [Int32]) -> Int32 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a over the indices
         for f in stack { h = (h ^ UInt64(UInt32(bitPattern: f))) &* 0x0000_0100_0000_01b3 }
-        var i = slot(h)
-        while slots[i] != 0 {
-            let id = slots[i] - 1
-            if hashes[Int(id)] == h && frames(id) == stack[...] { return id }
-            i = (i + 1) & (slots.count - 1)
-        }
+        let found = lookup.find(h) { hashes[Int($0)] == h && frames($0) == stack[...] }
+        if let id = found.id { return id }
         let id = Int32(ends.count)
         allFrames += stack
         ends.append(allFrames.count)
         hashes.append(h)
-        slots[i] = id + 1
-        if ends.count * 2 > slots.count { grow() }
+        lookup.insert(id, at: found.slot) { hashes[Int($0)] }
         return id
     }
 
@@ -83,18 +72,4 @@ public struct StackTable: Sendable {
 
     /// Frame names of a stack.
     public func names(_ id: Int32) -> [String] { frames(id).map { names[Int($0)] } }
-
-    private func slot(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
-    }
-
-    private mutating func grow() {
-        slots = Array(repeating: 0, count: slots.count * 2)
-        shift -= 1
-        for (id, h) in hashes.enumerated() {
-            var i = slot(h)
-            while slots[i] != 0 { i = (i + 1) & (slots.count - 1) }
-            slots[i] = Int32(id) + 1
-        }
-    }
 }

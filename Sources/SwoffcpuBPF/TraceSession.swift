@@ -262,8 +262,8 @@ public final class TraceSession {
         // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
         // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
         let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)
-        let leaves = Background { () throws -> [UInt64: StackData.UserLeaf] in
-            var leaves: [UInt64: StackData.UserLeaf] = [:]
+        let leaves = Background { () throws -> WordRuns in
+            var leaves = WordRuns()
             try MapDump.read(fd: leavesFD, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
                 KernelRecord.leaves(keys: k, values: v, count: n, into: &leaves)
             }
@@ -284,7 +284,7 @@ public final class TraceSession {
             _ = try? leaves.value() // not reading a map the caller may close
             throw error
         }
-        data.userLeaves = try leaves.value()
+        data.userLeafWords = try leaves.value()
         return data
     }
 

@@ -32,8 +32,8 @@ enum LockResolver {
         for p in report.processes { for t in p.threads { tgidOf[t.tid] = p.pid } }
         var out: [Int32: [Int32: Set<UInt64>]] = [:]
         func add(_ tgid: Int32?, _ tid: Int32, _ stack: UInt64) {
-            guard let tgid, let leaf = stacks.userLeaves[stack], leaf.sp != 0 else { return }
-            out[tgid, default: [:]][tid, default: []].insert(leaf.sp)
+            guard let tgid, let sp = stacks.userLeafStackPointer(stack), sp != 0 else { return }
+            out[tgid, default: [:]][tid, default: []].insert(sp)
         }
         for e in stacks.entries { add(tgidOf[e.tid], e.tid, e.userStack) }
         for w in report.locks?.wakers ?? [] {

@@ -30,7 +30,7 @@ struct StackResolver {
         let attributed = StackAttribution.attribute(data, threads: report.processes.flatMap(\.threads))
         // Sized up front: grown by doubling, the old copies would add to the peak memory.
         var out = SymbolizedStacks(table: StackTable(reservingCapacity: data.userFrames.count + data.kernelFrames.count,
-                                                     frames: data.userFrames.values.reduce(0) { $0 + $1.count + 4 }))
+                                                     frames: data.userFrames.wordCount + 4 * data.userFrames.count))
         out.samples.reserveCapacity(attributed.count)
         // A user stack id hashes addresses, which mean different code in different
         // processes: user stacks and addresses per process, kernel stacks globally.
@@ -87,11 +87,12 @@ struct StackResolver {
 
     private func resolveUser(_ id: UInt64, tgid: Int32, data: StackData) -> UserStack {
         if let m = marker(id) { return .names(m) }
-        guard var ips = data.userFrames[id] else { return .names(["[lost: stack map full]"]) }
+        guard let walked = data.userFrames[id] else { return .names(["[lost: stack map full]"]) }
+        var ips = Array(walked)
         guard let symbols = processes[tgid] else {
             return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
-        if let leaf = data.userLeaves[id] {
+        if let leaf = data.userLeaf(id) {
             ips = symbols.mergedUserStack(ip: leaf.ip, sp: leaf.sp, bp: leaf.bp, stack: leaf.stack, fpFrames: ips)
         }
         return .addresses(ips, symbols)
@@ -135,7 +136,8 @@ struct StackResolver {
     /// Frames of a kernel stack id, leaf first (also used for lock stacks).
     func kernelFrames(_ id: UInt64, data: StackData) -> [String] {
         if let m = marker(id) { return m }
-        guard let ips = data.kernelFrames[id] else { return ["[lost: stack map full]"] }
+        guard let walked = data.kernelFrames[id] else { return ["[lost: stack map full]"] }
+        let ips = Array(walked)
         guard let kernel else { return ips.map { "[unknown]+0x" + String($0, radix: 16) } }
         var frames = kernel.symbolize(ips).map(\.name)
         // A walk at switch-out starts inside the tracepoint's plumbing (bpf_trace_run4,

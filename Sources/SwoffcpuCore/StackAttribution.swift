@@ -37,23 +37,27 @@ public struct AttributedStack: Equatable, Sendable {
 public enum StackAttribution {
     public static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
         // The entries of each (thread, state) in a fixed order (the kernel's map order is not):
-        // sorted by thread, state, user stack and kernel stack, then taken as runs.
-        let sorted = data.entries.sorted { key($0) < key($1) }
+        // sorted by thread, state, user stack and kernel stack, then taken as runs. Indices are
+        // sorted, not the entries: a sorted copy of 200,000 entries added 10 MB to the peak.
+        let all = data.entries
+        var sorted = Array(all.indices)
+        sorted.sort { key(all[$0]) < key(all[$1]) }
         var runs: [Group: Range<Int>] = [:]
         var start = 0
         while start < sorted.count {
-            let group = Group(tid: sorted[start].tid, state: sorted[start].state)
+            let first = all[sorted[start]]
             var end = start + 1
-            while end < sorted.count && sorted[end].tid == group.tid && sorted[end].state == group.state { end += 1 }
-            runs[group] = start..<end
+            while end < sorted.count && all[sorted[end]].tid == first.tid && all[sorted[end]].state == first.state { end += 1 }
+            runs[Group(tid: first.tid, state: first.state)] = start..<end
             start = end
         }
         var out: [AttributedStack] = []
+        out.reserveCapacity(all.count + threads.count * ThreadState.allCases.count)
         for thread in threads {
             for state in ThreadState.allCases where state.isOffCPU {
                 let total = thread.times[state]
                 guard total > 0 else { continue }
-                let entries = runs[Group(tid: thread.tid, state: state)].map { sorted[$0] } ?? []
+                let entries = runs[Group(tid: thread.tid, state: state)].map { sorted[$0].map { all[$0] } } ?? []
                 let lost = thread.stackLostNs[state]
                 var parts: [(AttributedStack.Source, UInt64)] = entries.map {
                     (.stack(user: $0.userStack, kernel: $0.kernelStack), $0.weightedNs)

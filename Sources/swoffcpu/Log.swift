@@ -24,7 +24,8 @@ extension Log {
         let start = swoffcpu_monotonic_ns(), cpuStart = threadCPUNs()
         let result = try body()
         let ms = (swoffcpu_monotonic_ns() - start) / 1_000_000, cpuMs = (threadCPUNs() - cpuStart) / 1_000_000
-        logger.debug("\(what): \(ms) ms (this thread's CPU \(cpuMs) ms), resident \(residentMB()) MB")
+        let memory = memoryMB()
+        logger.debug("\(what): \(ms) ms (this thread's CPU \(cpuMs) ms), resident \(memory.resident) MB, peak \(memory.peak) MB")
         return result
     }
 
@@ -36,10 +37,15 @@ extension Log {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    /// Resident set size, from the second field of /proc/self/statm (pages).
-    private static func residentMB() -> Int {
-        let fields = ProcFS.read("/proc/self/statm")?.split(separator: " ") ?? []
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return (pages * sysconf(Int32(_SC_PAGESIZE))) >> 20
+    /// Resident set size and its high-water mark (VmRSS, VmHWM of /proc/self/status).
+    private static func memoryMB() -> (resident: Int, peak: Int) {
+        var resident = 0, peak = 0
+        for line in (ProcFS.read("/proc/self/status") ?? "").split(separator: "\n") {
+            let fields = line.split { $0 == " " || $0 == "\t" }
+            guard fields.count >= 2, let kB = Int(fields[1]) else { continue }
+            if fields[0] == "VmRSS:" { resident = kB >> 10 }
+            if fields[0] == "VmHWM:" { peak = kB >> 10 }
+        }
+        return (resident, peak)
     }
 }

@@ -62,15 +62,6 @@ public struct StackData: Sendable {
             words.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: 32).copyMemory(from: stack, byteCount: stack.count) }
             return words
         }
-
-        public init(words: ArraySlice<UInt64>) {
-            let base = words.startIndex
-            ip = words[base]
-            sp = words[base + 1]
-            bp = words[base + 2]
-            let count = min(Int(words[base + 3]), (words.count - 4) * 8)
-            stack = words[(base + 4)...].withUnsafeBytes { Array($0.prefix(count)) }
-        }
     }
 
     public var entries: [Entry]
@@ -118,7 +109,20 @@ public struct StackData: Sendable {
 
     /// The leaf context of a user stack id, if one was kept.
     public func userLeaf(_ id: UInt64) -> UserLeaf? {
-        userLeafWords[id].map { UserLeaf(words: $0) }
+        withUserLeaf(id) { UserLeaf(ip: $0, sp: $1, bp: $2, stack: Array($3)) }
+    }
+
+    /// `body` with the leaf context of a user stack id, its stack bytes not copied; nil if none
+    /// was kept.
+    @inlinable
+    public func withUserLeaf<R>(_ id: UInt64, _ body: (_ ip: UInt64, _ sp: UInt64, _ bp: UInt64,
+                                                    _ stack: UnsafeRawBufferPointer) -> R) -> R? {
+        guard let words = userLeafWords[id] else { return nil }
+        return words.withUnsafeBytes { raw in
+            let count = min(Int(raw.load(fromByteOffset: 24, as: UInt64.self)), raw.count - 32)
+            return body(raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self),
+                        raw.load(fromByteOffset: 16, as: UInt64.self), UnsafeRawBufferPointer(rebasing: raw[32..<(32 + count)]))
+        }
     }
 
     /// The stack pointer of a user stack id's leaf context (without copying its stack).

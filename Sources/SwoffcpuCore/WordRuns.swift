@@ -3,7 +3,10 @@
 /// 110,000 stacks and leaf contexts of a big trace were 220,000 allocations to make and free.
 public struct WordRuns: Sendable {
     private var blocks: [[UInt64]] = []
-    private var locations: [UInt64: Location] = [:]
+    /// Each id's run, found through `index` (hundreds of thousands of lookups).
+    private var ids: [UInt64] = []
+    private var locations: [Location] = []
+    private var index = HashIndex(capacity: 0)
 
     private struct Location: Sendable {
         var block: Int32
@@ -19,14 +22,15 @@ public struct WordRuns: Sendable {
     }
 
     /// Number of ids.
-    public var count: Int { locations.count }
+    public var count: Int { ids.count }
 
     /// Number of words of all runs.
     public var wordCount: Int { blocks.reduce(0) { $0 + $1.count } }
 
     /// The run of `id`.
     public subscript(id: UInt64) -> ArraySlice<UInt64>? {
-        guard let l = locations[id] else { return nil }
+        guard let i = index.find(id, matches: { ids[Int($0)] == id }).id else { return nil }
+        let l = locations[Int(i)]
         return blocks[Int(l.block)][Int(l.start)..<Int(l.start + l.count)]
     }
 
@@ -35,8 +39,16 @@ public struct WordRuns: Sendable {
     public mutating func appendBlock(_ words: [UInt64], runs: [(id: UInt64, count: Int)]) {
         var start: Int32 = 0
         for run in runs {
-            locations[run.id] = Location(block: Int32(blocks.count), start: start, count: Int32(run.count))
+            let location = Location(block: Int32(blocks.count), start: start, count: Int32(run.count))
             start += Int32(run.count)
+            let found = index.find(run.id, matches: { ids[Int($0)] == run.id })
+            if let i = found.id {
+                locations[Int(i)] = location
+            } else {
+                ids.append(run.id)
+                locations.append(location)
+                index.insert(Int32(ids.count - 1), at: found.slot) { ids[Int($0)] }
+            }
         }
         blocks.append(words)
     }

@@ -138,8 +138,10 @@ struct StackResolver {
         guard let symbols = processes[tgid] else {
             return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
-        if let leaf = data.userLeaf(id) {
-            ips = symbols.mergedUserStack(ip: leaf.ip, sp: leaf.sp, bp: leaf.bp, stack: leaf.stack, fpFrames: ips)
+        if let merged = data.withUserLeaf(id, { ip, sp, bp, stack in
+            symbols.mergedUserStack(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpFrames: ips)
+        }) {
+            ips = merged
         }
         return .addresses(ips, symbols)
     }

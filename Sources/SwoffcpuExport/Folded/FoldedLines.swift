@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// Folded lines being merged. Each frame name (already sanitized) is stored once; a line is a
 /// prefix of at most two names and a body, a sequence of names stored once however many lines
 /// end with it, and its time is summed in nanoseconds. The stack exporter's lines are a state

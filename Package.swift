@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         // libbpf, libelf, zlib (Debian: libbpf-dev libelf-dev zlib1g-dev), linked statically.
         .systemLibrary(name: "CLibBPF"),
+        // glibc's malloc tuning (mallopt), for the CLI's report stage.
+        .systemLibrary(name: "CMalloc"),
         // Small C helpers around libbpf (varargs logging, opts structs) and the shared header bpf/swoffcpu.h.
         .target(name: "CSwoffcpuShims", dependencies: ["CLibBPF"]),
         // The only Swift target that talks to libbpf: loads the embedded BPF object, seeds, dumps.
@@ -30,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "swoffcpu",
             dependencies: [
-                "SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuExport", "SwoffcpuSymbolizer",
+                "CMalloc", "SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuExport", "SwoffcpuSymbolizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

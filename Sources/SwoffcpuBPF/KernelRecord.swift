@@ -76,40 +76,46 @@ enum KernelRecord {
         }
     }
 
-    /// Decodes the `user_leaves` map.
-    static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: StackData.UserLeaf] {
+    /// Decodes a batch of the `user_leaves` map into `leaves` (see `StackData.UserLeaf.words`).
+    static func leaves(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int,
+                       into leaves: inout WordRuns) {
         let vs = MemoryLayout<swoffcpu_user_leaf>.size
         let stackOffset = MemoryLayout<swoffcpu_user_leaf>.offset(of: \swoffcpu_user_leaf.stack)!
-        var out: [UInt64: StackData.UserLeaf] = [:]
+        var words: [UInt64] = [], runs: [(id: UInt64, count: Int)] = []
+        words.reserveCapacity(count * (4 + Int(SWOFFCPU_LEAF_BYTES) / 8))
+        runs.reserveCapacity(count)
         for i in 0..<count {
-            let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
             let base = i * vs
-            let ip = values.loadUnaligned(fromByteOffset: base, as: UInt64.self)
-            let sp = values.loadUnaligned(fromByteOffset: base + 8, as: UInt64.self)
-            let bp = values.loadUnaligned(fromByteOffset: base + 16, as: UInt64.self)
             let len = min(Int(values.loadUnaligned(fromByteOffset: base + 24, as: UInt64.self)), Int(SWOFFCPU_LEAF_BYTES))
-            let bytes = Array(values[(base + stackOffset)..<(base + stackOffset + len)])
-            out[id] = StackData.UserLeaf(ip: ip, sp: sp, bp: bp, stack: bytes)
+            let start = words.count
+            for field in 0..<3 { words.append(values.loadUnaligned(fromByteOffset: base + field * 8, as: UInt64.self)) }
+            words.append(UInt64(len))
+            words.append(contentsOf: repeatElement(0, count: (len + 7) / 8))
+            words.withUnsafeMutableBytes { out in
+                out.baseAddress!.advanced(by: (start + 4) * 8)
+                    .copyMemory(from: values.baseAddress! + base + stackOffset, byteCount: len)
+            }
+            runs.append((keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self), words.count - start))
         }
-        return out
+        leaves.appendBlock(words, runs: runs)
     }
 
-    /// Decodes the `stacks` map: id -> frames, leaf first.
-    static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [UInt64: [UInt64]] {
+    /// Decodes a batch of a `stacks` map into `stacks`: id -> frames, leaf first, as many as
+    /// the walk found (the value holds room for 127).
+    static func stacks(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int,
+                       into stacks: inout WordRuns) {
         let vs = MemoryLayout<swoffcpu_stack>.size
-        var out: [UInt64: [UInt64]] = [:]
-        out.reserveCapacity(count)
+        var words: [UInt64] = [], runs: [(id: UInt64, count: Int)] = []
+        runs.reserveCapacity(count)
         for i in 0..<count {
-            let id = keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            var frames: [UInt64] = []
             let base = i * vs
-            for f in 0..<Int(SWOFFCPU_MAX_FRAMES) {
-                let ip = values.loadUnaligned(fromByteOffset: base + f * 8, as: UInt64.self)
-                if ip == 0 { break }
-                frames.append(ip)
+            var n = 0
+            while n < Int(SWOFFCPU_MAX_FRAMES), values.loadUnaligned(fromByteOffset: base + n * 8, as: UInt64.self) != 0 {
+                words.append(values.loadUnaligned(fromByteOffset: base + n * 8, as: UInt64.self))
+                n += 1
             }
-            out[id] = frames
+            runs.append((keys.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self), n))
         }
-        return out
+        stacks.appendBlock(words, runs: runs)
     }
 }

@@ -1,5 +1,6 @@
 import CLibBPF
 import CSwoffcpuShims
+import Dispatch
 import Glibc
 import SwoffcpuCore
 
@@ -226,18 +227,15 @@ public final class TraceSession {
         return (stacks, stackTime, locks)
     }
 
-    /// Reads a whole hash map and hands its keys and values to `body`.
+    /// Reads a whole hash map, batch by batch (see `MapDump`).
     private func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
                       _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
-        guard let skel else { return }
-        var keys: UnsafeMutableRawPointer?, values: UnsafeMutableRawPointer?
-        var count: UInt32 = 0
-        let err = swoffcpu_map_dump(swoffcpu_map_fd(skel, map), UInt32(keySize), UInt32(valueSize),
-                                    &keys, &values, &count)
-        defer { free(keys); free(values) }
-        if err != 0 { throw BPFError("reading the kernel's maps", errno: err) }
-        body(UnsafeRawBufferPointer(start: keys, count: Int(count) * keySize),
-             UnsafeRawBufferPointer(start: values, count: Int(count) * valueSize), Int(count))
+        try MapDump.read(fd: mapFD(map), keySize: keySize, valueSize: valueSize, body)
+    }
+
+    private func mapFD(_ map: swoffcpu_map_id) -> Int32 {
+        guard let skel else { return -1 }
+        return swoffcpu_map_fd(skel, map)
     }
 
     private func readLocks() throws -> LockData {
@@ -246,11 +244,11 @@ public final class TraceSession {
                             wakersDropped: counter(SWOFFCPU_CTR_WAKERS_FULL))
         try dump(SWOFFCPU_MAP_LOCK_WAITS, keySize: MemoryLayout<swoffcpu_lock_key>.size,
                  valueSize: MemoryLayout<swoffcpu_lock_val>.size) { k, v, n in
-            data.waits = KernelRecord.lockWaits(keys: k, values: v, count: n)
+            data.waits += KernelRecord.lockWaits(keys: k, values: v, count: n)
         }
         try dump(SWOFFCPU_MAP_LOCK_WAKERS, keySize: MemoryLayout<swoffcpu_waker_key>.size,
                  valueSize: MemoryLayout<swoffcpu_waker_val>.size) { k, v, n in
-            data.wakers = KernelRecord.lockWakers(keys: k, values: v, count: n)
+            data.wakers += KernelRecord.lockWakers(keys: k, values: v, count: n)
         }
         return data
     }
@@ -262,19 +260,32 @@ public final class TraceSession {
             stackTimeDropped: counter(SWOFFCPU_CTR_STACK_TIME_FULL),
             walkOneIn: options.allStacks ? 1 : options.walkOneIn, walkPeriodNs: options.walkPeriodNs,
             userStacks: options.userStacks, kernelStacks: options.kernelStacks)
-        try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
-                 valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
-            data.entries = KernelRecord.stackEntries(keys: k, values: v, count: n)
+        // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
+        // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
+        let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)
+        let leaves = Background { () throws -> WordRuns in
+            var leaves = WordRuns()
+            try MapDump.read(fd: leavesFD, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
+                KernelRecord.leaves(keys: k, values: v, count: n, into: &leaves)
+            }
+            return leaves
         }
-        try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
-            data.userFrames = KernelRecord.stacks(keys: k, values: v, count: n)
+        do {
+            try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
+                     valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
+                data.entries += KernelRecord.stackEntries(keys: k, values: v, count: n)
+            }
+            try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+                KernelRecord.stacks(keys: k, values: v, count: n, into: &data.userFrames)
+            }
+            try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
+                KernelRecord.stacks(keys: k, values: v, count: n, into: &data.kernelFrames)
+            }
+        } catch {
+            _ = try? leaves.value() // not reading a map the caller may close
+            throw error
         }
-        try dump(SWOFFCPU_MAP_USER_LEAVES, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
-            data.userLeaves = KernelRecord.leaves(keys: k, values: v, count: n)
-        }
-        try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
-            data.kernelFrames = KernelRecord.stacks(keys: k, values: v, count: n)
-        }
+        data.userLeafWords = try leaves.value()
         return data
     }
 

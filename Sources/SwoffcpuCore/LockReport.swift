@@ -169,7 +169,9 @@ public struct LockReport: Sendable {
         var locks: [Key: Acc] = [:]
         for w in data.waits {
             let key = Key(tgid: w.tgid, uaddr: w.uaddr)
-            var acc = locks[key] ?? Acc()
+            // Taken out while it changes: a copy left in the table would make each change of its
+            // per-waiter table copy it whole (10,000 threads on one condition variable).
+            var acc = locks.removeValue(forKey: key) ?? Acc()
             acc.waitNs = acc.waitNs.addingOrMax(w.waitNs)
             acc.waits = acc.waits.addingOrMax(w.waits)
             acc.maxWaitNs = max(acc.maxWaitNs, w.maxWaitNs)
@@ -200,6 +202,11 @@ public struct LockReport: Sendable {
             kernelCache[id] = f
             return f
         }
+        // The kind a wakeup's stacks say, found once per set of stacks.
+        struct StacksKey: Hashable {
+            var tgid: Int32, waiterUser: UInt64, wakerTgid: Int32, wakerUser: UInt64, wakerKernel: UInt64
+        }
+        var kinds: [StacksKey: LockKind] = [:]
         func thread(_ tid: Int32, _ tgid: Int32, ns: UInt64, count: UInt64) -> Thread {
             Thread(tid: tid, tgid: tgid, comm: comms[tid] ?? "", ns: ns, count: count)
         }
@@ -225,9 +232,12 @@ public struct LockReport: Sendable {
                     weightedNs: k.weightedNs, wakeups: k.wakeups)
                 wakeups.append(wu)
                 sampled = sampled.addingOrMax(k.weightedNs)
-                let kind = LockClassifier.kind(op: .wait, waiterUserFrames: waiterUser,
-                                               wakerUserFrames: wu.wakerUserFrames,
-                                               wakerKernelFrames: wu.wakerKernelFrames)
+                let stacksKey = StacksKey(tgid: key.tgid, waiterUser: k.waiterUserStack, wakerTgid: k.wakerTgid,
+                                          wakerUser: k.wakerUserStack, wakerKernel: k.wakerKernelStack)
+                let kind = kinds[stacksKey] ?? LockClassifier.kind(op: .wait, waiterUserFrames: waiterUser,
+                                                                   wakerUserFrames: wu.wakerUserFrames,
+                                                                   wakerKernelFrames: wu.wakerKernelFrames)
+                kinds[stacksKey] = kind
                 kindWeights[kind, default: 0] = kindWeights[kind, default: 0].addingOrMax(max(k.weightedNs, 1))
             }
             let kind = Self.kind(ops: ops, frameVotes: kindWeights)

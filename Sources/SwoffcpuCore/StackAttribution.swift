@@ -36,17 +36,28 @@ public struct AttributedStack: Equatable, Sendable {
 /// largest remainder, so they add up to T exactly: the flamegraph's total is the table's.
 public enum StackAttribution {
     public static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
-        var byThread: [Int32: [ThreadState: [StackData.Entry]]] = [:]
-        for entry in data.entries {
-            byThread[entry.tid, default: [:]][entry.state, default: []].append(entry)
+        // The entries of each (thread, state) in a fixed order (the kernel's map order is not):
+        // sorted by thread, state, user stack and kernel stack, then taken as runs. Indices are
+        // sorted, not the entries: a sorted copy of 200,000 entries added 10 MB to the peak.
+        let all = data.entries
+        var sorted = Array(all.indices)
+        sorted.sort { key(all[$0]) < key(all[$1]) }
+        var runs: [Group: Range<Int>] = [:]
+        var start = 0
+        while start < sorted.count {
+            let first = all[sorted[start]]
+            var end = start + 1
+            while end < sorted.count && all[sorted[end]].tid == first.tid && all[sorted[end]].state == first.state { end += 1 }
+            runs[Group(tid: first.tid, state: first.state)] = start..<end
+            start = end
         }
         var out: [AttributedStack] = []
+        out.reserveCapacity(all.count + threads.count * ThreadState.allCases.count)
         for thread in threads {
-            let entriesByState = byThread[thread.tid] ?? [:]
             for state in ThreadState.allCases where state.isOffCPU {
                 let total = thread.times[state]
                 guard total > 0 else { continue }
-                let entries = (entriesByState[state] ?? []).sorted { key($0) < key($1) }
+                let entries = runs[Group(tid: thread.tid, state: state)].map { sorted[$0].map { all[$0] } } ?? []
                 let lost = thread.stackLostNs[state]
                 var parts: [(AttributedStack.Source, UInt64)] = entries.map {
                     (.stack(user: $0.userStack, kernel: $0.kernelStack), $0.weightedNs)
@@ -69,22 +80,27 @@ public enum StackAttribution {
         return out
     }
 
-    private static func key(_ e: StackData.Entry) -> (UInt64, UInt64) { (e.userStack, e.kernelStack) }
+    private struct Group: Hashable {
+        var tid: Int32
+        var state: ThreadState
+    }
+
+    private static func key(_ e: StackData.Entry) -> (Int32, Int, UInt64, UInt64) {
+        (e.tid, e.state.rawValue, e.userStack, e.kernelStack)
+    }
 
     /// Splits `total` in proportion to `weights` (not all zero), summing exactly to `total`.
     static func split(_ total: UInt64, by weights: [UInt64]) -> [UInt64] {
         let sum = weights.reduce(0.0) { $0 + Double($1) }
         var shares = weights.map { UInt64((Double(total) * Double($0) / sum).rounded(.down)) }
         var rest = total - min(total, shares.reduce(0, +))
+        if rest == 0 { return shares }
         // Largest remainders first; ties by position, so the result is deterministic.
-        let order = weights.indices.sorted {
-            let a = Double(total) * Double(weights[$0]) / sum - Double(shares[$0])
-            let b = Double(total) * Double(weights[$1]) / sum - Double(shares[$1])
-            return a != b ? a > b : $0 < $1
-        }
+        var order = weights.indices.map { (remainder: Double(total) * Double(weights[$0]) / sum - Double(shares[$0]), index: $0) }
+        order.sort { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index }
         var i = 0
         while rest > 0 && !order.isEmpty {
-            let idx = order[i % order.count]
+            let idx = order[i % order.count].index
             if weights[idx] > 0 { shares[idx] += 1; rest -= 1 }
             i += 1
         }

@@ -54,14 +54,22 @@ public struct StackData: Sendable {
             self.bp = bp
             self.stack = stack
         }
+
+        /// As kept in `userLeafWords`: ip, sp, bp, the stack's length in bytes, then its bytes
+        /// in words (the last one padded with zeros).
+        public var words: [UInt64] {
+            var words = [ip, sp, bp, UInt64(stack.count)] + Array(repeating: 0, count: (stack.count + 7) / 8)
+            words.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: 32).copyMemory(from: stack, byteCount: stack.count) }
+            return words
+        }
     }
 
     public var entries: [Entry]
-    /// Leaf contexts by user stack id.
-    public var userLeaves: [UInt64: UserLeaf] = [:]
+    /// Leaf contexts by user stack id (see `UserLeaf.words`, and `userLeaf(_:)`).
+    public var userLeafWords = WordRuns()
     /// Frames of each stored stack, leaf first.
-    public var userFrames: [UInt64: [UInt64]]
-    public var kernelFrames: [UInt64: [UInt64]]
+    public var userFrames: WordRuns
+    public var kernelFrames: WordRuns
     /// Switch-outs of traced threads, and how many of them were walked.
     public var switchOuts: UInt64
     public var walks: UInt64
@@ -76,8 +84,8 @@ public struct StackData: Sendable {
     public var userStacks: Bool
     public var kernelStacks: Bool
 
-    public init(entries: [Entry] = [], userFrames: [UInt64: [UInt64]] = [:],
-                kernelFrames: [UInt64: [UInt64]] = [:], switchOuts: UInt64 = 0,
+    public init(entries: [Entry] = [], userFrames: WordRuns = WordRuns(),
+                kernelFrames: WordRuns = WordRuns(), switchOuts: UInt64 = 0,
                 walks: UInt64 = 0, stacksDropped: UInt64 = 0, stacksNotStored: UInt64 = 0,
                 stackTimeDropped: UInt64 = 0,
                 walkOneIn: UInt32 = 1, walkPeriodNs: UInt64 = 0, userStacks: Bool = true,
@@ -98,4 +106,36 @@ public struct StackData: Sendable {
 
     /// Whether every switch-out was walked (exact stacks), or only a sample.
     public var isSampled: Bool { walkOneIn > 1 }
+
+    /// The leaf context of a user stack id, if one was kept.
+    public func userLeaf(_ id: UInt64) -> UserLeaf? {
+        withUserLeaf(id) { UserLeaf(ip: $0, sp: $1, bp: $2, stack: Array($3)) }
+    }
+
+    /// `body` with the leaf context of a user stack id, its stack bytes not copied; nil if none
+    /// was kept.
+    @inlinable
+    public func withUserLeaf<R>(_ id: UInt64, _ body: (_ ip: UInt64, _ sp: UInt64, _ bp: UInt64,
+                                                    _ stack: UnsafeRawBufferPointer) -> R) -> R? {
+        guard let words = userLeafWords[id] else { return nil }
+        return words.withUnsafeBytes { raw in
+            let count = min(Int(raw.load(fromByteOffset: 24, as: UInt64.self)), raw.count - 32)
+            return body(raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self),
+                        raw.load(fromByteOffset: 16, as: UInt64.self), UnsafeRawBufferPointer(rebasing: raw[32..<(32 + count)]))
+        }
+    }
+
+    /// The stack pointer of a user stack id's leaf context (without copying its stack).
+    public func userLeafStackPointer(_ id: UInt64) -> UInt64? {
+        userLeafWords[id].map { $0[$0.startIndex + 1] }
+    }
+
+    /// Frees the entries, frames and leaf contexts, keeping the counters and the sampling: for
+    /// when the stacks have been attributed and symbolized.
+    public mutating func releaseStacks() {
+        entries = []
+        userLeafWords = WordRuns()
+        userFrames = WordRuns()
+        kernelFrames = WordRuns()
+    }
 }

@@ -22,6 +22,8 @@ public final class ProcessSymbols: @unchecked Sendable {
     private let lock = NSLock()
     private var frames: [CacheKey: Frame] = [:]
     private var names: [NameKey: String] = [:]
+    /// CFI rows found, by absolute pc (see `cfiLookup`).
+    private var cfiRows: [UInt64: LeafUnwinder.Lookup] = [:]
 
     private struct CacheKey: Hashable {
         var address: UInt64
@@ -66,9 +68,20 @@ public final class ProcessSymbols: @unchecked Sendable {
         var out: [Frame] = []
         out.reserveCapacity(stack.count)
         for (i, a) in stack.enumerated() {
-            out.append(frame(a, isReturn: i > 0 && options.adjustReturnAddresses))
+            out.append(symbolize(a, isReturn: isReturnAddress(at: i)))
         }
         return out
+    }
+
+    /// Names one frame of a stack, `isReturn` as `isReturnAddress(at:)` says for its position:
+    /// for callers that keep names per (address, isReturn) themselves.
+    public func symbolize(_ address: UInt64, isReturn: Bool) -> Frame {
+        frame(address, isReturn: isReturn)
+    }
+
+    /// Whether the frame at `position` of a stack (leaf first) is looked up as a return address.
+    public func isReturnAddress(at position: Int) -> Bool {
+        position > 0 && options.adjustReturnAddresses
     }
 
     private func frame(_ address: UInt64, isReturn: Bool) -> Frame {
@@ -79,6 +92,21 @@ public final class ProcessSymbols: @unchecked Sendable {
         let f = compute(address, isReturn: isReturn)
         frames[key] = f
         return f
+    }
+
+    /// `compute(pc)`, computed once per pc: the leaves of 100,000 stacks sit at a few syscall
+    /// wrappers, unwound through the same few functions, and finding their mapping, FDE and
+    /// row again for every stack was most of the leaf-frame recovery.
+    func cachedCFI(_ pc: UInt64, _ compute: (UInt64) -> LeafUnwinder.Lookup) -> LeafUnwinder.Lookup {
+        lock.lock()
+        let cached = cfiRows[pc]
+        lock.unlock()
+        if let cached { return cached }
+        let lookup = compute(pc)
+        lock.lock()
+        if cfiRows.count < 1 << 16 { cfiRows[pc] = lookup }
+        lock.unlock()
+        return lookup
     }
 
     /// The mapping containing `address` (binary search over the sorted mappings).

@@ -8,7 +8,10 @@ enum LockResolver {
     static func report(_ report: TraceReport, resolver: StackResolver?) -> LockReport? {
         guard let data = report.locks else { return nil }
         let stacks = report.stacks
-        let sps = stackPointers(report)
+        // The threads' stack pointers tell whose stack an anonymous mapping is. Gathering them
+        // goes through every stack entry (200,000 for 100,000 stacks), so it is done only for
+        // a lock found in an anonymous mapping.
+        var sps: [Int32: [Int32: [UInt64]]]?
         let symbols = LockReport.Symbols(
             userFrames: { tgid, id in
                 guard let resolver, let stacks else { return [] }
@@ -19,7 +22,11 @@ enum LockResolver {
                 return resolver.kernelFrames(id, data: stacks)
             },
             lockName: { tgid, uaddr in
-                resolver?.processes[tgid]?.symbolizeData(uaddr, stackPointers: sps[tgid] ?? [:]).name
+                guard let symbols = resolver?.processes[tgid] else { return nil }
+                let named = symbols.symbolizeData(uaddr)
+                guard named.region == .anonymous else { return named.name }
+                if sps == nil { sps = stackPointers(report) }
+                return symbols.symbolizeData(uaddr, stackPointers: sps?[tgid] ?? [:]).name
             })
         return LockReport(data, report: report, symbols: symbols)
     }
@@ -32,8 +39,8 @@ enum LockResolver {
         for p in report.processes { for t in p.threads { tgidOf[t.tid] = p.pid } }
         var out: [Int32: [Int32: Set<UInt64>]] = [:]
         func add(_ tgid: Int32?, _ tid: Int32, _ stack: UInt64) {
-            guard let tgid, let leaf = stacks.userLeaves[stack], leaf.sp != 0 else { return }
-            out[tgid, default: [:]][tid, default: []].insert(leaf.sp)
+            guard let tgid, let sp = stacks.userLeafStackPointer(stack), sp != 0 else { return }
+            out[tgid, default: [:]][tid, default: []].insert(sp)
         }
         for e in stacks.entries { add(tgidOf[e.tid], e.tid, e.userStack) }
         for w in report.locks?.wakers ?? [] {

@@ -4,24 +4,44 @@ import SwoffcpuExport
 
 /// Writes the report: the table and top stacks to stdout, files where asked.
 /// Files are written atomically (temporary file, then rename): a reader never sees half a file.
-struct ReportOutput {
+struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
     let targetDescription: String
 
-    func write(_ report: TraceReport, samples: [StackSample], lockReport: LockReport? = nil) throws {
-        let jsonToStdout = output.json == "-"
-        let foldedToStdout = stacks.folded == "-"
-        let flameToStdout = stacks.flamegraph == "-"
-        let stdoutTaken = jsonToStdout || foldedToStdout || flameToStdout
-            || locks.foldedWakers == "-" || locks.flamegraphWakers == "-"
+    func write(_ report: TraceReport, stacks symbolized: SymbolizedStacks, lockReport: LockReport? = nil) throws {
+        let streams = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
+        let toStdout = streams.filter { $0 == "-" }.count
+        var files: [@Sendable () throws -> Void] = []
+        if let path = output.json {
+            files.append { try writeJSON(report, symbolized, lockReport, to: path) }
+        }
+        if stacks.folded != nil || stacks.flamegraph != nil {
+            files.append { try writeStacks(report, symbolized) }
+        }
+        if locks.foldedWakers != nil || locks.flamegraphWakers != nil {
+            files.append { try writeWakers(report, lockReport ?? LockReport()) }
+        }
+        // Each file is built and written (and synced) on a thread of its own while the text is
+        // put together: a file's fsync waits while another is built. Two streams on stdout go
+        // one after the other, in this order.
+        try Concurrently.run(toStdout > 1 ? [] : files) {
+            writeText(report, symbolized, lockReport, toStderr: toStdout > 0)
+            if toStdout > 1 { for file in files { try file() } }
+        }
+    }
 
-        // --locks: the lock sections alone.
+    /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
+    /// stream on stdout, they go to stderr.
+    private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
+                           toStderr: Bool) {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
                                   target: targetDescription).render(report)
         if !locks.locks, let data = report.stacks {
-            let listing = TopStacks(top: stacks.top).render(samples, note: Self.samplingNote(data))
+            let listing = Log.timed("report: top stacks") {
+                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data))
+            }
             if !listing.isEmpty { text += "\n" + listing }
         }
         // The lock sections (docs/locks.md), after the table and stacks, or alone with --locks.
@@ -30,38 +50,45 @@ struct ReportOutput {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
-        // With a machine-readable stream on stdout, the human report goes to stderr.
-        if stdoutTaken { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+        if toStderr { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+    }
 
-        if let path = output.json {
-            var extra = StackJSON.members(report: report, samples: samples)
+    private func writeJSON(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
+                           to path: String) throws {
+        try Log.timed("report: JSON written") {
+            var extra = report.stacks.map { StackJSON.members(symbolized, sampling: $0) } ?? JSONObject()
             if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
-            let json = ReportJSON(report: report, extraMembers: extra).render()
-            try emit(json + "\n", to: path)
+            let json = ReportJSON(report: report, extraMembers: extra)
+            try AtomicFile.write(to: path) { write in try json.write(to: write) }
         }
-        // Folded once, for the folded file and the flamegraph both.
-        let folded = stacks.folded == nil && stacks.flamegraph == nil ? nil
-            : FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(samples)
-        if let path = stacks.folded, let folded {
-            try emit(folded.text, to: path)
+    }
+
+    /// --folded and --flamegraph, from one fold.
+    private func writeStacks(_ report: TraceReport, _ symbolized: SymbolizedStacks) throws {
+        let folded = Log.timed("report: stacks folded") {
+            FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(symbolized)
         }
-        if let path = stacks.flamegraph, let folded {
-            let total = samples.reduce(0) { $0 + $1.valueNs }
+        if let path = stacks.folded {
+            try Log.timed("report: folded file written") { try AtomicFile.write(to: path) { write in try folded.write(to: write) } }
+        }
+        if let path = stacks.flamegraph {
+            let total = symbolized.samples.reduce(0) { $0 + $1.valueNs }
             let options = FlamegraphOptions(
                 title: "Off-CPU time: \(targetDescription)",
                 subtitle: "window \(DurationFormat.format(ns: report.windowNs)) · "
                     + "\(report.processes.reduce(0) { $0 + $1.threads.count }) threads · "
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
-            try emit(FlamegraphWriter(options: options).render(folded.stacks), to: path)
+            try Log.timed("report: flamegraph written") {
+                try AtomicFile.write(FlamegraphWriter(options: options).render(folded), to: path)
+            }
         }
-        try writeWakers(report, lockReport ?? LockReport())
     }
 
     /// --folded-wakers and --flamegraph-wakers: waits with their releasers (offwaketime's layout).
     private func writeWakers(_ report: TraceReport, _ lockReport: LockReport) throws {
         let folded = WakerFolded(includeThread: stacks.foldedThread)
-        if let path = locks.foldedWakers { try emit(folded.render(lockReport), to: path) }
+        if let path = locks.foldedWakers { try AtomicFile.write(folded.render(lockReport), to: path) }
         if let path = locks.flamegraphWakers {
             let result = folded.fold(lockReport)
             let options = FlamegraphOptions(
@@ -70,15 +97,7 @@ struct ReportOutput {
                     + DurationFormat.format(ns: report.windowNs) + " · wait ended "
                     + DurationFormat.format(ns: result.summary.totalNs)
                     + ((report.stacks?.isSampled ?? true) ? " · sampled, weighted (--all-stacks: every wait)" : ""))
-            try emit(FlamegraphWriter(options: options).render(result.stacks), to: path)
-        }
-    }
-
-    private func emit(_ text: String, to path: String) throws {
-        if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } else {
-            try AtomicFile.write(text, to: path)
+            try AtomicFile.write(FlamegraphWriter(options: options).render(result), to: path)
         }
     }
 

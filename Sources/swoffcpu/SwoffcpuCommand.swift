@@ -57,10 +57,11 @@ struct Swoffcpu: ParsableCommand {
 
     func run() throws {
         Log.bootstrap(verbose: verbose)
+        MemoryReuse.configure()
         do {
             let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
             try ReportOutput(output: output, stacks: stacks, locks: locks, targetDescription: result.targetDescription)
-                .write(result.report, samples: result.samples, lockReport: result.locks)
+                .write(result.report, stacks: result.stacks, lockReport: result.locks)
         } catch let error as ExitCode {
             throw error
         } catch {

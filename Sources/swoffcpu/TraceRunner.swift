@@ -7,7 +7,7 @@ import SwoffcpuExport
 /// What one trace produced: the report and its symbolized stacks.
 struct TraceResult {
     var report: TraceReport
-    var samples: [StackSample]
+    var stacks: SymbolizedStacks
     /// Futex waits per lock, named and classified (nil when the kernel recorded none).
     var locks: LockReport? = nil
     var targetDescription: String
@@ -60,17 +60,22 @@ struct TraceRunner {
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
-        let report = try session.stop()
-        var samples: [StackSample] = []
+        var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
+        var symbolized = SymbolizedStacks()
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
-            for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
-            samples = resolver.samples(report)
+            Log.timed("stop: process snapshots taken again") {
+                for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
+            }
+            symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
         }
-        let locks = LockResolver.report(report, resolver: resolver)
+        let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
+        // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
+        // any more while the outputs are written.
+        Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
-        return TraceResult(report: report, samples: samples, locks: locks, targetDescription: names.joined(separator: ", "))
+        return TraceResult(report: report, stacks: symbolized, locks: locks, targetDescription: names.joined(separator: ", "))
     }
 }
 

@@ -521,6 +521,8 @@ def scale_targets(args, exes):
 def run_scale(args, exes, sw, workdir):
     out = []
     for key, label, targv, extra, wait in scale_targets(args, exes):
+        if args.targets and key not in args.targets:
+            continue
         log(f"scale: {key}")
         r = {"key": key, "label": label}
         target = Target(targv)
@@ -632,7 +634,10 @@ def read_report(jpath, fpath):
     r["drops"] = drops
     stacks = j.get("stacks", [])
     r["stack_entries"] = len(stacks)
-    r["distinct_user_stacks"] = len({tuple(s.get("user_frames", [])) for s in stacks})
+    # Schema 2 lists each distinct stack once (stack_table) and entries refer to it; schema 1
+    # repeated the frame names in every entry.
+    key = "user_stack" if j.get("schema_version", 1) >= 2 else "user_frames"
+    r["distinct_user_stacks"] = len({json.dumps(s.get(key)) for s in stacks})
     try:
         with open(fpath) as f:
             r["folded_lines"] = sum(1 for _ in f)
@@ -747,6 +752,8 @@ def main():
     ap.add_argument("--stacks-leaf-us", type=int, default=20)
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
+    ap.add_argument("--targets", default="",
+                    help="comma-separated scale targets to run (default all): threads1k,threads10k,churn,stacks")
     ap.add_argument("--swoffcpu", help="use this swoffcpu binary instead of building one")
     ap.add_argument("--no-build", action="store_true", help="use .build-bench/release/swoffcpu as it is")
     ap.add_argument("--build-retries", type=int, default=2)
@@ -759,6 +766,10 @@ def main():
     args.scale_seconds = args.scale_seconds or (3.0 if q else 10.0)
     args.stacks = args.stacks or (20000 if q else 110000)
     skip = set(filter(None, args.skip.split(",")))
+    args.targets = set(filter(None, args.targets.split(",")))
+    unknown = args.targets - {"threads1k", "threads10k", "churn", "stacks"}
+    if unknown:
+        sys.exit(f"bench: unknown --targets {','.join(sorted(unknown))}")
 
     if os.geteuid() != 0:
         sys.exit("bench: run as root (BPF, nice -20, sysctl)")

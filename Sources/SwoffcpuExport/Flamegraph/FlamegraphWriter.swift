@@ -59,14 +59,25 @@ public struct FlamegraphWriter: Sendable {
     }
 
     public func document(stacks: [(frames: [String], value: UInt64)]) -> FlamegraphDocument {
-        let layout = FlamegraphLayout(stacks: stacks, rootName: options.rootName,
-                                      graphWidth: graphWidth, minFrameWidth: options.minFrameWidth)
-        return FlamegraphDocument(svg: svg(layout), stats: layout.stats)
+        var table = StackTable()
+        let lines = stacks.map { FoldedResult.Line(body: table.add(names: $0.frames), value: $0.value) }
+        return document(table: table, lines: lines)
     }
 
     /// Folded lines; a differential line counts with its first value.
     public func document(_ stacks: [FoldedStack]) -> FlamegraphDocument {
         document(stacks: stacks.map { (frames: $0.frames, value: $0.value) })
+    }
+
+    /// The lines of a fold, by their frame indices (no names joined or split).
+    public func document(_ folded: FoldedResult) -> FlamegraphDocument {
+        document(table: folded.frames, lines: folded.lines)
+    }
+
+    private func document(table: StackTable, lines: [FoldedResult.Line]) -> FlamegraphDocument {
+        let layout = FlamegraphLayout(table: table, lines: lines, rootName: options.rootName,
+                                      graphWidth: graphWidth, minFrameWidth: options.minFrameWidth)
+        return FlamegraphDocument(svg: svg(layout), stats: layout.stats)
     }
 
     public func render(stacks: [(frames: [String], value: UInt64)]) -> String {
@@ -75,6 +86,10 @@ public struct FlamegraphWriter: Sendable {
 
     public func render(_ stacks: [FoldedStack]) -> String {
         document(stacks).svg
+    }
+
+    public func render(_ folded: FoldedResult) -> String {
+        document(folded).svg
     }
 
     /// Parses folded text (see `FoldedParser`) and renders it.

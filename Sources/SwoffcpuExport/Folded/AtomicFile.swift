@@ -52,6 +52,16 @@ public enum AtomicFile {
         try result.get()
     }
 
+    public static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
+        var result: Result<Void, AtomicFileError> = .success(())
+        bytes.withUnsafeBytes { raw in
+            result = Result { () throws(AtomicFileError) in
+                try write(raw, to: path, permissions: permissions)
+            }
+        }
+        try result.get()
+    }
+
     public static func write(_ text: String, to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
         var text = text
         var result: Result<Void, AtomicFileError> = .success(())
@@ -63,38 +73,72 @@ public enum AtomicFile {
         try result.get()
     }
 
+    /// Writes the pieces `produce` passes to its argument, in order, as one file, atomically as
+    /// above: for files too big to build whole in memory (folded stacks, JSON of a big trace).
+    /// An error thrown by `produce` leaves the destination untouched, and is rethrown.
+    public static func write(to path: String, permissions: mode_t = 0o666,
+                             _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
+        let file = try Pieces(path: path, permissions: permissions)
+        try produce { bytes in try bytes.withUnsafeBytes { raw in try file.write(raw) } }
+        try file.commit()
+    }
+
     private static func write(_ bytes: UnsafeRawBufferPointer, to path: String, permissions: mode_t) throws(AtomicFileError) {
-        if path == "-" {
-            fflush(nil) // anything print()ed before goes first
-            try writeAll(STDOUT_FILENO, bytes, path: path)
-            return
-        }
-        let (directory, name) = split(path)
-        var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw AtomicFileError(step: .createTemporary, path: path, errno: errno) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var closed = false
-        do throws(AtomicFileError) {
+        let file = try Pieces(path: path, permissions: permissions)
+        try file.write(bytes)
+        try file.commit()
+    }
+
+    /// A file being written: the temporary file (or standard output), removed unless committed.
+    private final class Pieces {
+        let path: String
+        private var fd: Int32 = STDOUT_FILENO
+        private var temporary: String?
+        private var directory = "."
+
+        init(path: String, permissions: mode_t) throws(AtomicFileError) {
+            self.path = path
+            if path == "-" {
+                fflush(nil) // anything print()ed before goes first
+                return
+            }
+            let name: String
+            (directory, name) = split(path)
+            var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { throw AtomicFileError(step: .createTemporary, path: path, errno: errno) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             var existing = stat()
             let mode = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : permissions & ~currentUmask()
             _ = fchmod(fd, mode)
-            try writeAll(fd, bytes, path: temporary)
-            if fsync(fd) != 0 { throw AtomicFileError(step: .sync, path: temporary, errno: errno) }
-            closed = true
-            if close(fd) != 0 { throw AtomicFileError(step: .write, path: temporary, errno: errno) }
-            if rename(temporary, path) != 0 { throw AtomicFileError(step: .rename, path: path, errno: errno) }
-        } catch {
-            if !closed { _ = close(fd) }
-            _ = unlink(temporary)
-            throw error
         }
-        // Make the rename durable. Some file systems refuse fsync on directories: not an error.
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            _ = close(directoryFD)
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws(AtomicFileError) {
+            try writeAll(fd, bytes, path: temporary ?? path)
+        }
+
+        /// Syncs, closes and renames the temporary file into place, then syncs the directory.
+        func commit() throws(AtomicFileError) {
+            guard let temporary else { return }
+            if fsync(fd) != 0 { throw AtomicFileError(step: .sync, path: temporary, errno: errno) }
+            let closing = fd
+            fd = -1
+            if close(closing) != 0 { throw AtomicFileError(step: .write, path: temporary, errno: errno) }
+            if rename(temporary, path) != 0 { throw AtomicFileError(step: .rename, path: path, errno: errno) }
+            self.temporary = nil
+            // Make the rename durable. Some file systems refuse fsync on directories: not an error.
+            let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directoryFD >= 0 {
+                _ = fsync(directoryFD)
+                _ = close(directoryFD)
+            }
+        }
+
+        deinit {
+            guard let temporary else { return }
+            if fd >= 0 { _ = close(fd) }
+            _ = unlink(temporary)
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import SwoffcpuCore
 
-/// Writes `StackSample`s as folded stacks, the text format of Brendan Gregg's
+/// Writes `SymbolizedStacks` as folded stacks, the text format of Brendan Gregg's
 /// stackcollapse/flamegraph.pl and of inferno: one line per distinct stack,
 /// `frame;frame;…;frame COUNT`, root first. See docs/folded-format.md.
 ///
@@ -41,82 +41,91 @@ public struct FoldedWriter: Sendable {
 
     /// The frames of one sample's line, root first, already sanitized.
     public func frames(for sample: StackSample) -> [String] {
-        var cache: [String: String] = [:]
-        return frames(for: sample, cache: &cache)
-    }
-
-    /// `frames(for:)` with sanitized names remembered across samples: big traces repeat the
-    /// same few thousand frame names over hundreds of thousands of stacks.
-    func frames(for sample: StackSample, cache: inout [String: String]) -> [String] {
-        func sanitized(_ name: String) -> String {
-            if let known = cache[name] { return known }
-            let clean = Self.sanitize(frame: name)
-            cache[name] = clean
-            return clean
-        }
-        var frames: [String] = []
-        frames.reserveCapacity(2 + sample.userFrames.count + sample.kernelFrames.count)
-        frames.append(sample.state.name)
-        if options.includeThread {
-            frames.append("\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
-        }
-        for frame in sample.userFrames.reversed() {
-            frames.append(sanitized(frame))
-        }
-        for frame in sample.kernelFrames.reversed() {
-            let name = sanitized(frame)
-            frames.append(name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
-        }
-        return frames
+        let folded = FoldedWriter(options: .init(includeThread: options.includeThread, unit: options.unit,
+                                                 keepZeroLines: true)).fold([sample])
+        return folded.stacks.first?.frames ?? []
     }
 
     /// Merges, rounds and sorts.
-    public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
-        var nsByStack: [String: UInt64] = [:]
-        var framesByStack: [String: [String]] = [:]
-        var cache: [String: String] = [:]
+    public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
+        let table = stacks.table
+        // Sized for about a body per stack of the table (a user stack is mostly seen with one
+        // kernel stack) and a line per sample.
+        var lines = FoldedLines(bodies: table.count, frames: table.frameCount, lines: stacks.samples.count)
+        var names = LineNames(table: table)
+        let states = ThreadState.allCases.map { lines.index(of: $0.name) }
+        var bodies: [UInt64: Int32] = [:]
         var summary = FoldedSummary()
-        for sample in samples {
+        var body: [Int32] = []
+        for sample in stacks.samples {
             summary.samples += 1
             summary.totalNs = summary.totalNs.addingOrMax(sample.valueNs)
-            let frames = frames(for: sample, cache: &cache)
-            let key = frames.joined(separator: ";")
-            if let ns = nsByStack[key] {
-                nsByStack[key] = ns.addingOrMax(sample.valueNs)
+            // The body of a (user stack, kernel stack) pair, built once.
+            let pair = UInt64(UInt32(bitPattern: sample.userStack)) << 32 | UInt64(UInt32(bitPattern: sample.kernelStack))
+            let bodyID: Int32
+            if let known = bodies[pair] {
+                bodyID = known
             } else {
-                nsByStack[key] = sample.valueNs
-                framesByStack[key] = frames
+                self.body(user: table.frames(sample.userStack), kernel: table.frames(sample.kernelStack), table: table,
+                          names: &names, lines: &lines, into: &body)
+                bodyID = lines.body(body)
+                bodies[pair] = bodyID
             }
+            let state = states[sample.state.rawValue]
+            let thread = options.includeThread ? threadName(sample, names: &names, lines: &lines) : -1
+            lines.add(FoldedLines.Key(first: state, second: thread, body: bodyID), ns: sample.valueNs)
         }
-        return Self.result(nsByLine: nsByStack, summary: summary, unit: options.unit,
-                           keepZeroLines: options.keepZeroLines, frames: framesByStack)
+        return lines.result(summary: summary, unit: options.unit, keepZeroLines: options.keepZeroLines)
     }
 
-    /// Folded lines from nanoseconds per line (frames joined by `;`): sorted by their bytes
-    /// (as `LC_ALL=C sort`), each rounded once to `unit`, zero lines dropped (and counted in
-    /// `summary`) unless `keepZeroLines`. Shared by every folded exporter.
-    /// `frames`, when given, holds each line's frames (no need to split the line again).
-    static func result(nsByLine: [String: UInt64], summary: FoldedSummary, unit: FoldedTimeUnit,
-                       keepZeroLines: Bool = false, frames: [String: [String]] = [:]) -> FoldedResult {
-        var summary = summary
-        let keys = nsByLine.keys.sorted(by: utf8Precedes)
-        var stacks: [FoldedStack] = []
-        stacks.reserveCapacity(keys.count)
-        for key in keys {
-            let ns = nsByLine[key]!
-            let value = unit.value(fromNanoseconds: ns)
-            if value == 0 && !keepZeroLines {
-                summary.droppedLines += 1
-                summary.droppedNs += ns
-                continue
-            }
-            summary.lines += 1
-            summary.writtenNs = summary.writtenNs.addingOrMax(ns)
-            summary.valueSum = summary.valueSum.addingOrMax(value)
-            stacks.append(FoldedStack(frames: frames[key] ?? key.split(separator: ";", omittingEmptySubsequences: false).map(String.init),
-                                      value: value))
+    /// Merges, rounds and sorts samples that hold their frame names.
+    public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
+        fold(SymbolizedStacks(samples))
+    }
+
+    /// The folded-name indices of the table's frames, as user and as kernel frames, and of the
+    /// threads: each name sanitized once, however many lines it is in.
+    private struct LineNames {
+        var user: [Int32]
+        var kernel: [Int32]
+        var threads: [ThreadKey: Int32] = [:]
+
+        struct ThreadKey: Hashable {
+            var tid: Int32
+            var comm: String
         }
-        return FoldedResult(stacks: stacks, summary: summary, unit: unit)
+
+        init(table: StackTable) {
+            user = Array(repeating: -1, count: table.names.count)
+            kernel = user
+        }
+    }
+
+    /// The `comm-TID` frame of a sample's thread.
+    private func threadName(_ sample: SymbolizedStacks.Sample, names: inout LineNames, lines: inout FoldedLines) -> Int32 {
+        let key = LineNames.ThreadKey(tid: sample.tid, comm: sample.comm)
+        if let i = names.threads[key] { return i }
+        let i = lines.index(of: "\(Self.sanitize(frame: sample.comm))-\(sample.tid)")
+        names.threads[key] = i
+        return i
+    }
+
+    /// The frames of a line after its state and thread: user frames outermost to leaf, kernel
+    /// frames outermost to leaf with their suffix, as indices into `lines`' names.
+    private func body(user: ArraySlice<Int32>, kernel: ArraySlice<Int32>, table: StackTable, names: inout LineNames,
+                      lines: inout FoldedLines, into body: inout [Int32]) {
+        body.removeAll(keepingCapacity: true)
+        for f in user.reversed() {
+            if names.user[Int(f)] < 0 { names.user[Int(f)] = lines.index(of: Self.sanitize(frame: table.names[Int(f)])) }
+            body.append(names.user[Int(f)])
+        }
+        for f in kernel.reversed() {
+            if names.kernel[Int(f)] < 0 {
+                let name = Self.sanitize(frame: table.names[Int(f)])
+                names.kernel[Int(f)] = lines.index(of: name.hasSuffix(Self.kernelSuffix) ? name : name + Self.kernelSuffix)
+            }
+            body.append(names.kernel[Int(f)])
+        }
     }
 
     /// The folded text: one line per stack, each ending in `\n`; empty for no stacks.
@@ -129,7 +138,7 @@ public struct FoldedWriter: Sendable {
     public func write<S: Sequence>(_ samples: S, to path: String) throws(AtomicFileError) -> FoldedSummary
     where S.Element == StackSample {
         let result = fold(samples)
-        try AtomicFile.write(result.text, to: path)
+        try AtomicFile.write(result.bytes, to: path)
         return result.summary
     }
 
@@ -192,59 +201,6 @@ public struct FoldedWriter: Sendable {
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-}
-
-/// What `FoldedWriter.fold` produced.
-public struct FoldedResult: Sendable {
-    /// Merged lines, sorted by their bytes.
-    public var stacks: [FoldedStack]
-    public var summary: FoldedSummary
-    public var unit: FoldedTimeUnit
-
-    public init(stacks: [FoldedStack], summary: FoldedSummary, unit: FoldedTimeUnit) {
-        self.stacks = stacks
-        self.summary = summary
-        self.unit = unit
-    }
-
-    /// The file's text.
-    public var text: String {
-        var text = ""
-        for stack in stacks {
-            text += stack.line
-            text += "\n"
-        }
-        return text
-    }
-}
-
-/// Accounting of one fold, so that nothing is dropped silently.
-public struct FoldedSummary: Sendable, Equatable {
-    /// Samples read.
-    public var samples = 0
-    /// Their time, ns.
-    public var totalNs: UInt64 = 0
-    /// Lines written.
-    public var lines = 0
-    /// Time of the lines written, ns (before rounding).
-    public var writtenNs: UInt64 = 0
-    /// Sum of the counts written, in the writer's unit. Differs from `writtenNs` converted by at most
-    /// half a unit per line.
-    public var valueSum: UInt64 = 0
-    /// Distinct stacks left out because their count rounded to zero.
-    public var droppedLines = 0
-    /// Their time, ns: under half a unit each. `writtenNs + droppedNs == totalNs`.
-    public var droppedNs: UInt64 = 0
-
-    public init() {}
-}
-
-extension UInt64 {
-    /// `self + other`, or `UInt64.max` where that would overflow.
-    func addingOrMax(_ other: UInt64) -> UInt64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
-    }
 }
 
 /// Byte order of the UTF-8 encodings (as `LC_ALL=C sort`), by memcmp: the generic

@@ -1,32 +1,57 @@
-/// Builds JSON text directly, without a tree of `JSONValue`s: for sections with hundreds of
-/// thousands of small objects (the stacks of a big trace), where the tree's allocations
-/// dominated the time and the memory of the report. Objects are written on one line each.
+/// Builds JSON text directly, as UTF-8 bytes, without a tree of `JSONValue`s: for sections
+/// with hundreds of thousands of small objects (the stacks of a big trace), where the tree's
+/// allocations dominated the time and the memory of the report. Objects are written on one
+/// line each.
 public struct JSONText: Sendable {
-    public private(set) var text = ""
+    public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = []
+    /// A line break asked for, written after the comma that separates the next element.
+    private var lineBreak = false
 
-    public init(reservingCapacity bytes: Int = 0) {
-        text.reserveCapacity(bytes)
+    public init(reservingCapacity count: Int = 0) {
+        bytes.reserveCapacity(count)
     }
 
-    public mutating func beginArray() { separate(); text += "["; needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); text += "]" }
-    public mutating func beginObject() { separate(); text += "{"; needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); text += "}" }
+    /// The text (for tests and small sections).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// A line break before the next array element (pretty enough for big arrays).
-    public mutating func newline() { text += "\n" }
+    /// The bytes written so far, leaving none (where the writing is in an array or an object
+    /// stays as it was).
+    public mutating func take() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
+
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
+    public mutating func endArray() { breakLine(); needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
+    public mutating func endObject() { breakLine(); needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+
+    /// A line break before the next array element, after its comma (pretty enough for big
+    /// arrays), or before the closing bracket.
+    public mutating func newline() { lineBreak = true }
 
     public mutating func key(_ name: String) {
         separate()
-        JSONValue.writeString(name, to: &text)
-        text += ":"
+        JSONValue.writeString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
         needsComma[needsComma.count - 1] = false // the value follows the colon
     }
 
-    public mutating func string(_ s: String) { separate(); JSONValue.writeString(s, to: &text) }
-    public mutating func uint(_ v: UInt64) { separate(); text += String(v) }
-    public mutating func int(_ v: Int64) { separate(); text += String(v) }
+    public mutating func string(_ s: String) { separate(); JSONValue.writeString(s, to: &bytes) }
+    public mutating func uint(_ v: UInt64) { separate(); bytes.appendDecimal(v) }
+    public mutating func int(_ v: Int64) {
+        separate()
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        bytes.appendDecimal(v.magnitude)
+    }
+
+    /// An element (or value) that `write` appends as UTF-8, valid JSON by itself: for the
+    /// hundreds of thousands of small objects of a big section, written from constant parts.
+    public mutating func element(_ write: (inout [UInt8]) -> Void) {
+        separate()
+        write(&bytes)
+    }
 
     public mutating func strings(_ values: [String]) {
         beginArray()
@@ -35,8 +60,15 @@ public struct JSONText: Sendable {
     }
 
     private mutating func separate() {
-        guard let last = needsComma.last else { return }
-        if last { text += "," }
-        needsComma[needsComma.count - 1] = true
+        if let last = needsComma.last {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            needsComma[needsComma.count - 1] = true
+        }
+        breakLine()
+    }
+
+    private mutating func breakLine() {
+        if lineBreak { bytes.append(UInt8(ascii: "\n")) }
+        lineBreak = false
     }
 }

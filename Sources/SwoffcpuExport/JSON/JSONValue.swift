@@ -8,81 +8,125 @@ public indirect enum JSONValue: Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
-    /// JSON text written as it is: for large sections rendered by a faster writer
-    /// (`JSONText`) than a tree of values. Must be valid JSON; it is not re-indented.
-    case raw(String)
+    /// JSON text written piece by piece as the document is written (see `JSONSection`): for
+    /// sections of hundreds of thousands of items, faster than a tree of values and never held
+    /// whole. Not re-indented.
+    case section(JSONSection)
 
     /// Text of the value: compact (no whitespace), or pretty (two-space indent, one member a line).
     public func serialized(pretty: Bool = false) -> String {
-        var out = ""
-        write(to: &out, pretty: pretty, indent: 0)
-        return out
+        String(decoding: bytes(pretty: pretty), as: UTF8.self)
     }
 
-    private func write(to out: inout String, pretty: Bool, indent: Int) {
+    /// `serialized`, as UTF-8 bytes.
+    public func bytes(pretty: Bool = false) -> [UInt8] {
+        var all: [UInt8] = []
+        write(pretty: pretty) { all += $0 }
+        return all
+    }
+
+    /// `serialized`, as UTF-8 bytes handed to `body` in pieces, in order: sections as they
+    /// are written, not gathered into a document-sized buffer.
+    public func write(pretty: Bool = false, to body: ([UInt8]) throws -> Void) rethrows {
+        var out: [UInt8] = []
+        try write(to: &out, pretty: pretty, indent: 0, flush: body)
+        if !out.isEmpty { try body(out) }
+    }
+
+    /// Bytes gathered in `out` go to `flush` before each section and whenever they pass 1 MB.
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int, flush: ([UInt8]) throws -> Void) rethrows {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .uint(let u): out += String(u)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
+        case .uint(let u): out.appendDecimal(u)
         case .string(let s): JSONValue.writeString(s, to: &out)
-        case .raw(let text): out += text
+        case .section(let section):
+            try flush(out)
+            out.removeAll(keepingCapacity: true)
+            let next = section.start()
+            var text = JSONText()
+            var more = true
+            while more {
+                more = next(&text)
+                try flush(text.take())
+            }
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + JSONValue.spaces(indent + 1) }
-                item.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if pretty { out += "\n" + JSONValue.spaces(indent) }
-            out += "]"
-        case .object(let object):
-            if object.members.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, member) in object.members.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + JSONValue.spaces(indent + 1) }
-                JSONValue.writeString(member.key, to: &out)
-                out += pretty ? ": " : ":"
-                member.value.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if pretty { out += "\n" + JSONValue.spaces(indent) }
-            out += "}"
-        }
-    }
-
-    private static func spaces(_ level: Int) -> String { String(repeating: "  ", count: level) }
-
-    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped.
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        // Most strings (frame names, comms) need no escape: append them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(&out, indent: indent + 1) }
+                try item.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
+                if out.count >= 1 << 20 {
+                    try flush(out)
+                    out.removeAll(keepingCapacity: true)
                 }
             }
+            if pretty { JSONValue.newline(&out, indent: indent) }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            if object.members.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
+            for (i, member) in object.members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(&out, indent: indent + 1) }
+                JSONValue.writeString(member.key, to: &out)
+                out += (pretty ? ": " : ":").utf8
+                try member.value.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
+            }
+            if pretty { JSONValue.newline(&out, indent: indent) }
+            out.append(UInt8(ascii: "}"))
         }
-        out += "\""
     }
+
+    private static func newline(_ out: inout [UInt8], indent level: Int) {
+        out.append(UInt8(ascii: "\n"))
+        out += repeatElement(UInt8(ascii: " "), count: 2 * level)
+    }
+
+    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped.
+    static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case UInt8(ascii: "\n"): out += #"\n"#.utf8
+            case UInt8(ascii: "\r"): out += #"\r"#.utf8
+            case UInt8(ascii: "\t"): out += #"\t"#.utf8
+            case 0x08: out += #"\b"#.utf8
+            case 0x0C: out += #"\f"#.utf8
+            case 0..<0x20:
+                let hex = String(byte, radix: 16)
+                out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// A section of a JSON document written in pieces as the document is written: `start` is
+/// called then, and the writer it returns is called with the same `JSONText` until it returns
+/// false, each piece taken from it and handed on. What it writes must be one valid JSON value.
+public struct JSONSection: Sendable, Equatable {
+    let start: @Sendable () -> (inout JSONText) -> Bool
+    private let identity = Identity()
+
+    public init(pieces start: @escaping @Sendable () -> (inout JSONText) -> Bool) {
+        self.start = start
+    }
+
+    /// A section written in one piece.
+    public init(_ write: @escaping @Sendable (inout JSONText) -> Void) {
+        self.init(pieces: { { text in write(&text); return false } })
+    }
+
+    /// Sections are equal when they are the same section.
+    public static func == (a: JSONSection, b: JSONSection) -> Bool { a.identity === b.identity }
+
+    private final class Identity: Sendable {}
 }
 
 /// A JSON object with ordered keys. Setting an existing key replaces its value in place.

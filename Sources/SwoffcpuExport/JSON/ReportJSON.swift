@@ -1,18 +1,18 @@
 import SwoffcpuCore
 
-/// The report as JSON, schema version 1 (docs/json-schema.md).
+/// The report as JSON, schema version 2 (docs/json-schema.md).
 ///
 /// Keys are written by hand in a fixed, documented order (not sorted): `schema_version`,
 /// the window, `processes`, `lost`, then any `extraMembers` in the order they were added.
 /// All times are integer nanoseconds; `sleep_ns` includes `sleep_uninterruptible_ns`, so
 /// `on_cpu_ns + runnable_ns + sleep_ns + blocked_ns == window_ns` for every thread.
 ///
-/// Extending: later sections (e.g. "stacks", "locks") go in `extraMembers`, or per process and
-/// per thread through `processMembers` / `threadMembers`, appended after the version-1 keys.
+/// Extending: later sections (e.g. the stacks, the locks) go in `extraMembers`, or per process and
+/// per thread through `processMembers` / `threadMembers`, appended after their documented keys.
 /// Adding keys keeps the schema version; renaming, removing or changing the meaning of one bumps it.
 public struct ReportJSON: Sendable {
     /// Bumped on any incompatible change (a key renamed, removed, or its meaning changed).
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var report: TraceReport
     /// Top-level members written after `lost`, in order.
@@ -47,6 +47,12 @@ public struct ReportJSON: Sendable {
     /// The JSON text, ending in a newline. Pretty: two-space indent; else one line.
     public func render(pretty: Bool = true) -> String {
         JSONValue.object(document()).serialized(pretty: pretty) + "\n"
+    }
+
+    /// `render`, as UTF-8 bytes handed to `body` in pieces, in order (see `JSONValue.write(pretty:to:)`).
+    public func write(pretty: Bool = true, to body: ([UInt8]) throws -> Void) rethrows {
+        try JSONValue.object(document()).write(pretty: pretty, to: body)
+        try body([UInt8(ascii: "\n")])
     }
 
     /// One process: totals over its threads, then the threads.

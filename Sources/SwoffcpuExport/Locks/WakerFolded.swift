@@ -50,17 +50,16 @@ public struct WakerFolded: Sendable {
 
     /// Merges equal lines, rounds each once, drops those that round to zero, sorts.
     public func fold(_ report: LockReport) -> FoldedResult {
-        var nsByLine: [String: UInt64] = [:]
+        var lines = FoldedLines()
         var summary = FoldedSummary()
         for lock in report.all {
             for w in lock.wakeups {
                 summary.samples += 1
                 summary.totalNs = summary.totalNs.addingOrMax(w.weightedNs)
-                let key = frames(w, lock: lock).joined(separator: ";")
-                nsByLine[key, default: 0] = nsByLine[key, default: 0].addingOrMax(w.weightedNs)
+                lines.add(names: frames(w, lock: lock), ns: w.weightedNs)
             }
         }
-        return FoldedWriter.result(nsByLine: nsByLine, summary: summary, unit: unit)
+        return lines.result(summary: summary, unit: unit)
     }
 
     public func render(_ report: LockReport) -> String { fold(report).text }

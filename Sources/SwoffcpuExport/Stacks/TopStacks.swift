@@ -28,49 +28,79 @@ public struct TopStacks: Sendable {
     /// Merges samples by (state, frames) and ranks them within each state: most time
     /// first, ties by frames. Only the first `limit` rows of each state are ranked (all
     /// when nil): with 100,000 stacks, ranking every row was most of the report's time.
-    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
-        ranked(samples, limit: limit).rows
+    public func rows(_ stacks: SymbolizedStacks, limit: Int? = nil) -> [ThreadState: [Row]] {
+        ranked(stacks, limit: limit).rows
     }
 
-    /// `rows`, with each state's total time and number of distinct stacks.
-    func ranked(_ samples: [StackSample], limit: Int?)
+    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
+        rows(SymbolizedStacks(samples), limit: limit)
+    }
+
+    /// `rows`, with each state's total time and number of distinct stacks. Samples merge by
+    /// their stack ids (the table gives equal frames one id): sorted by the pair of ids, each
+    /// run of equal pairs is a row.
+    func ranked(_ stacks: SymbolizedStacks, limit: Int?)
         -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
-        struct Key: Hashable { var state: ThreadState; var user: [String]; var kernel: [String] }
-        var merged: [Key: (ns: UInt64, threads: [String: UInt64])] = [:]
-        for s in samples where s.state.isOffCPU {
-            let key = Key(state: s.state, user: s.userFrames, kernel: s.kernelFrames)
-            merged[key, default: (0, [:])].ns += s.valueNs
-            merged[key]!.threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
+        var byState = [[(pair: UInt64, sample: Int)]](repeating: [], count: ThreadState.allCases.count)
+        for (i, s) in stacks.samples.enumerated() where s.state.isOffCPU {
+            let pair = UInt64(UInt32(bitPattern: s.userStack)) << 32 | UInt64(UInt32(bitPattern: s.kernelStack))
+            byState[s.state.rawValue].append((pair, i))
         }
-        var byState: [ThreadState: [(key: Key, ns: UInt64, threads: [String: UInt64])]] = [:]
-        for (key, value) in merged { byState[key.state, default: []].append((key, value.ns, value.threads)) }
+        let table = stacks.table
         var out: [ThreadState: [Row]] = [:], totals: [ThreadState: UInt64] = [:], counts: [ThreadState: Int] = [:]
-        for (state, all) in byState {
-            totals[state] = all.reduce(0) { $0 + $1.ns }
-            counts[state] = all.count
-            var candidates = all
-            if let limit, all.count > limit {
+        for state in ThreadState.allCases where !byState[state.rawValue].isEmpty {
+            var samples = byState[state.rawValue]
+            samples.sort { $0.pair < $1.pair }
+            var runs: [(samples: Range<Int>, ns: UInt64)] = []
+            var start = 0
+            while start < samples.count {
+                var end = start, ns: UInt64 = 0
+                while end < samples.count && samples[end].pair == samples[start].pair {
+                    ns += stacks.samples[samples[end].sample].valueNs
+                    end += 1
+                }
+                runs.append((start..<end, ns))
+                start = end
+            }
+            totals[state] = runs.reduce(0) { $0 + $1.ns }
+            counts[state] = runs.count
+            if let limit, runs.count > limit {
                 // The limit-th largest time: rows below it cannot rank; ties at it all stay.
-                let cut = all.map(\.ns).sorted(by: >)[limit - 1]
-                candidates = all.filter { $0.ns >= cut }
+                let cut = runs.map(\.ns).sorted(by: >)[limit - 1]
+                runs = runs.filter { $0.ns >= cut }
+            }
+            var candidates = runs.map { run in
+                let first = stacks.samples[samples[run.samples.lowerBound].sample]
+                return (run: run, user: table.names(first.userStack), kernel: table.names(first.kernelStack))
             }
             candidates.sort { a, b in
-                if a.ns != b.ns { return a.ns > b.ns }
-                if a.key.user != b.key.user { return a.key.user.lexicographicallyPrecedes(b.key.user) }
-                return a.key.kernel.lexicographicallyPrecedes(b.key.kernel)
+                if a.run.ns != b.run.ns { return a.run.ns > b.run.ns }
+                if a.user != b.user { return a.user.lexicographicallyPrecedes(b.user) }
+                return a.kernel.lexicographicallyPrecedes(b.kernel)
             }
             if let limit { candidates = Array(candidates.prefix(limit)) }
             out[state] = candidates.map { c in
-                let threads = c.threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-                return Row(state: state, userFrames: c.key.user, kernelFrames: c.key.kernel, ns: c.ns, threads: threads)
+                // Its threads, merged by thread (`comm-TID` names one thread).
+                var threads: [String: UInt64] = [:]
+                for i in c.run.samples {
+                    let s = stacks.samples[samples[i].sample]
+                    threads["\(s.comm)-\(s.tid)", default: 0] += s.valueNs
+                }
+                let sorted = threads.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+                return Row(state: state, userFrames: c.user, kernelFrames: c.kernel, ns: c.run.ns, threads: sorted)
             }
         }
         return (out, totals, counts)
     }
 
-    public func render(_ samples: [StackSample], note: String? = nil) -> String {
+    func ranked(_ samples: [StackSample], limit: Int?)
+        -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
+        ranked(SymbolizedStacks(samples), limit: limit)
+    }
+
+    public func render(_ stacks: SymbolizedStacks, note: String? = nil) -> String {
         guard top > 0 else { return "" }
-        let (byState, totals, counts) = ranked(samples, limit: top)
+        let (byState, totals, counts) = ranked(stacks, limit: top)
         var out = ""
         let order: [ThreadState] = [.blocked, .sleep, .sleepUninterruptible, .runnable]
         for state in order {
@@ -90,6 +120,10 @@ public struct TopStacks: Sendable {
         }
         if let note, !out.isEmpty { out += wrap(note) }
         return out
+    }
+
+    public func render(_ samples: [StackSample], note: String? = nil) -> String {
+        render(SymbolizedStacks(samples), note: note)
     }
 
     static func title(_ state: ThreadState) -> String {

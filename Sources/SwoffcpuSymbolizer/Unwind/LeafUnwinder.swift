@@ -50,8 +50,6 @@ public struct LeafUnwindResult: Equatable, Sendable {
     }
 }
 
-/// The architecture-independent part: steps through frames given a way to find the CFI row of
-/// a pc. Pure, so that tests can drive it with hand-made rows.
 struct LeafUnwinder {
     enum Lookup {
         case row(UnwindRow)
@@ -65,17 +63,47 @@ struct LeafUnwinder {
     var ip: UInt64
     var sp: UInt64
     var bp: UInt64
-    /// User stack bytes from `sp`.
-    var stack: [UInt8]
+    /// The captured user stack, from `sp`: its length, and its little-endian 8-byte word at
+    /// a byte offset (nil outside). Read through a function so that the bytes can be an array
+    /// of their own or a view of bytes held elsewhere (the leaf contexts of 100,000 stacks are
+    /// not copied one by one).
+    var stackCount: Int
+    var stackWord: (Int) -> UInt64?
     /// `fpFrames[1]` of the frame-pointer walk, when it has one.
     var fpReturn: UInt64?
     var maxFrames = LeafUnwinder.defaultMaxFrames
+
+    init(ip: UInt64, sp: UInt64, bp: UInt64, stack: [UInt8], fpReturn: UInt64?,
+         maxFrames: Int = LeafUnwinder.defaultMaxFrames) {
+        self.init(ip: ip, sp: sp, bp: bp, stackCount: stack.count, stackWord: { stack.u64(at: $0) },
+                  fpReturn: fpReturn, maxFrames: maxFrames)
+    }
+
+    /// With stack bytes held elsewhere: valid while `stack` is (the unwinder lives in one call).
+    init(ip: UInt64, sp: UInt64, bp: UInt64, stackBytes stack: UnsafeRawBufferPointer, fpReturn: UInt64?,
+         maxFrames: Int = LeafUnwinder.defaultMaxFrames) {
+        self.init(ip: ip, sp: sp, bp: bp, stackCount: stack.count, stackWord: { offset in
+            guard offset >= 0, offset <= stack.count - 8 else { return nil }
+            return UInt64(littleEndian: stack.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }, fpReturn: fpReturn, maxFrames: maxFrames)
+    }
+
+    private init(ip: UInt64, sp: UInt64, bp: UInt64, stackCount: Int, stackWord: @escaping (Int) -> UInt64?,
+                 fpReturn: UInt64?, maxFrames: Int) {
+        self.ip = ip
+        self.sp = sp
+        self.bp = bp
+        self.stackCount = stackCount
+        self.stackWord = stackWord
+        self.fpReturn = fpReturn
+        self.maxFrames = maxFrames
+    }
 
     /// The 8-byte word at `address`, if it lies inside the captured bytes.
     func word(at address: UInt64) -> UInt64? {
         guard address >= sp else { return nil }
         let off = address - sp
-        guard off <= UInt64(stack.count), let v = stack.u64(at: Int(off)) else { return nil }
+        guard off <= UInt64(stackCount), let v = stackWord(Int(off)) else { return nil }
         return v
     }
 
@@ -154,7 +182,7 @@ struct LeafUnwinder {
     func scan(from: UInt64, limit: Int, isReturnAddress: (UInt64) -> Bool) -> (frames: [UInt64], joined: Bool) {
         var out: [UInt64] = []
         guard from >= sp, limit > 0 else { return ([], false) }
-        let capturedEnd = sp &+ UInt64(stack.count)
+        let capturedEnd = sp &+ UInt64(stackCount)
         let end = bp > from && bp < capturedEnd ? bp : capturedEnd
         var a = from
         while a &+ 8 <= end, out.count < limit {

@@ -18,8 +18,17 @@ extension ProcessSymbols {
     ///   Nothing is recovered when the leaf's own frame is the walk's first frame.
     public func unwindLeaf(ip: UInt64, sp: UInt64, bp: UInt64, stack: [UInt8], fpFrames: [UInt64],
                            scanWithoutCFI: Bool = false, maxFrames: Int = 16) -> LeafUnwindResult {
+        stack.withUnsafeBytes {
+            unwindLeaf(ip: ip, sp: sp, bp: bp, stackBytes: $0, fpFrames: fpFrames, scanWithoutCFI: scanWithoutCFI,
+                       maxFrames: maxFrames)
+        }
+    }
+
+    /// `unwindLeaf` on stack bytes held elsewhere (not copied).
+    public func unwindLeaf(ip: UInt64, sp: UInt64, bp: UInt64, stackBytes stack: UnsafeRawBufferPointer,
+                           fpFrames: [UInt64], scanWithoutCFI: Bool = false, maxFrames: Int = 16) -> LeafUnwindResult {
         let fpReturn = fpFrames.count > 1 ? fpFrames[1] : nil
-        let unwinder = LeafUnwinder(ip: ip, sp: sp, bp: bp, stack: stack, fpReturn: fpReturn, maxFrames: max(0, maxFrames))
+        let unwinder = LeafUnwinder(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpReturn: fpReturn, maxFrames: max(0, maxFrames))
         var (result, frameSP, _) = unwinder.unwind(lookup: cfiLookup)
         if scanWithoutCFI, case .noCFI = result.stop, result.frames.count < maxFrames {
             let found = unwinder.scan(from: frameSP, limit: maxFrames - result.frames.count,
@@ -40,24 +49,33 @@ extension ProcessSymbols {
     /// The user stack with the recovered frames in place: `[ip] + recovered + fpFrames.dropFirst()`.
     /// `fpFrames` unchanged when its leaf is not `ip` (the context belongs to another stack).
     public func mergedUserStack(ip: UInt64, sp: UInt64, bp: UInt64, stack: [UInt8], fpFrames: [UInt64]) -> [UInt64] {
+        stack.withUnsafeBytes { mergedUserStack(ip: ip, sp: sp, bp: bp, stackBytes: $0, fpFrames: fpFrames) }
+    }
+
+    /// `mergedUserStack` on stack bytes held elsewhere (not copied): 100,000 leaf contexts are
+    /// read from the blocks the kernel's map was read into.
+    public func mergedUserStack(ip: UInt64, sp: UInt64, bp: UInt64, stackBytes stack: UnsafeRawBufferPointer,
+                                fpFrames: [UInt64]) -> [UInt64] {
         if let first = fpFrames.first, first != ip { return fpFrames }
-        let recovered = recoverLeafFrames(ip: ip, sp: sp, bp: bp, stack: stack, fpFrames: fpFrames)
+        let recovered = unwindLeaf(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpFrames: fpFrames).frames
         if recovered.isEmpty { return fpFrames.isEmpty ? [ip] : fpFrames }
         return [ip] + recovered + fpFrames.dropFirst()
     }
 
     // MARK: - CFI of the snapshot's modules
 
-    /// The CFI row of an absolute pc, through its mapping's module.
+    /// The CFI row of an absolute pc, through its mapping's module (kept per pc).
     func cfiLookup(_ pc: UInt64) -> LeafUnwinder.Lookup {
-        guard let mi = mappingIndex(pc) else { return .noCFI }
-        let m = mappings[mi]
-        guard m.entry.executable, let mod = m.module, let info = mod.unwindInfo,
-              let vaddr = mod.loads.vaddr(forFileOffset: pc &- m.entry.start &+ m.entry.offset) else { return .noCFI }
-        switch info.row(for: vaddr) {
-        case nil: return .noCFI
-        case .success(let row)?: return .row(row)
-        case .failure?: return .unsupported
+        cachedCFI(pc) { pc in
+            guard let mi = mappingIndex(pc) else { return .noCFI }
+            let m = mappings[mi]
+            guard m.entry.executable, let mod = m.module, let info = mod.unwindInfo,
+                  let vaddr = mod.loads.vaddr(forFileOffset: pc &- m.entry.start &+ m.entry.offset) else { return .noCFI }
+            switch info.row(for: vaddr) {
+            case nil: return .noCFI
+            case .success(let row)?: return .row(row)
+            case .failure?: return .unsupported
+            }
         }
     }
 

@@ -1,0 +1,55 @@
+/// Runs of 64-bit words by id (a stack's frames, a leaf context), kept in a few large blocks,
+/// one per batch of the kernel's map they were read in, rather than an array per id: the
+/// 110,000 stacks and leaf contexts of a big trace were 220,000 allocations to make and free.
+public struct WordRuns: Sendable {
+    private var blocks: [[UInt64]] = []
+    /// Each id's run, found through `index` (hundreds of thousands of lookups).
+    private var ids: [UInt64] = []
+    private var locations: [Location] = []
+    private var index = HashIndex(capacity: 0)
+
+    private struct Location: Sendable {
+        var block: Int32
+        var start: Int32
+        var count: Int32
+    }
+
+    public init() {}
+
+    /// From runs held one array each.
+    public init(_ runs: [UInt64: [UInt64]]) {
+        for (id, words) in runs { appendBlock(words, runs: [(id, words.count)]) }
+    }
+
+    /// Number of ids.
+    public var count: Int { ids.count }
+
+    /// Number of words of all runs.
+    public var wordCount: Int { blocks.reduce(0) { $0 + $1.count } }
+
+    /// The run of `id`.
+    public subscript(id: UInt64) -> ArraySlice<UInt64>? {
+        guard let i = index.find(id, matches: { ids[Int($0)] == id }).id else { return nil }
+        let l = locations[Int(i)]
+        return blocks[Int(l.block)][Int(l.start)..<Int(l.start + l.count)]
+    }
+
+    /// Adds a block: the runs of `runs`' ids, in order, one after the other in `words`. An id
+    /// already present takes its new run.
+    public mutating func appendBlock(_ words: [UInt64], runs: [(id: UInt64, count: Int)]) {
+        var start: Int32 = 0
+        for run in runs {
+            let location = Location(block: Int32(blocks.count), start: start, count: Int32(run.count))
+            start += Int32(run.count)
+            let found = index.find(run.id, matches: { ids[Int($0)] == run.id })
+            if let i = found.id {
+                locations[Int(i)] = location
+            } else {
+                ids.append(run.id)
+                locations.append(location)
+                index.insert(Int32(ids.count - 1), at: found.slot) { ids[Int($0)] }
+            }
+        }
+        blocks.append(words)
+    }
+}

@@ -55,10 +55,6 @@ enum swoffcpu_map_id {
 	SWOFFCPU_MAP_STACK_TIME,
 };
 
-/* Reads every entry of a hash map (batched where the kernel can), malloc'd
- * arrays of keys and values the caller frees. */
-int swoffcpu_map_dump(int fd, uint32_t key_size, uint32_t value_size,
-		      void **keys, void **values, uint32_t *count);
 int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);
 
 enum swoffcpu_iter_id {

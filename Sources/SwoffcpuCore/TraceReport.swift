@@ -47,8 +47,8 @@ public struct LostCounts: Equatable, Sendable {
     public var exitRecordsDropped: UInt64 = 0
     /// Thread-time those lost exit records covered, ns.
     public var exitRecordsDroppedNs: UInt64 = 0
-    /// Context switches the BPF programs missed (the kernel's task-storage guard was busy)
-    /// and rebuilt from the kernel's own clocks: nothing is missing, but those intervals'
+    /// Context switches of traced threads the BPF programs did not see, rebuilt from the
+    /// kernel's own clocks: nothing is missing, but those intervals'
     /// split between on-CPU, runnable and waiting is the kernel's, not the tracepoints'.
     public var switchesRecovered: UInt64 = 0
 

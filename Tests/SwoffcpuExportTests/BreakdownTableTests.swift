@@ -136,7 +136,7 @@ struct BreakdownTableTests {
         // Recovered switches are a note, not a loss.
         report.lost = LostCounts(switchesRecovered: 2)
         let recovered = BreakdownTable().render(report)
-        #expect(recovered.contains("note: 2 context switches missed by the BPF programs") && !recovered.contains("LOST"))
+        #expect(recovered.contains("note: 2 context switches not seen by the BPF programs") && !recovered.contains("LOST"))
     }
 
     /// Checks that a target process without any thread record is still listed, as such.

@@ -628,7 +628,10 @@ def read_report(jpath, fpath):
     ss = j.get("stack_sampling", {})
     r["lost"] = lost
     r["stack_sampling"] = ss
-    drops = {k: v for k, v in lost.items() if k != "exit_records_dropped_ns"}
+    # switches_recovered is not a loss: switches the programs missed, rebuilt from the
+    # kernel's clocks (docs/json-schema.md); shown beside the drops.
+    drops = {k: v for k, v in lost.items() if k not in ("exit_records_dropped_ns", "switches_recovered")}
+    r["switches_recovered"] = lost.get("switches_recovered", 0)
     for k in ("stacks_dropped", "stacks_not_stored", "stack_intervals_dropped"):
         drops[k] = ss.get(k)
     r["drops"] = drops
@@ -660,6 +663,8 @@ def scale_table(rows):
         else:
             nz = {k: v for k, v in drops.items() if v}
             dtext = "none" if not nz else ", ".join(f"{k} {v}" for k, v in nz.items())
+            if r.get("switches_recovered"):
+                dtext += f" ({r['switches_recovered']:,} switches recovered, not lost)"
         mem = sum(m[1] for m in r.get("maps", [])) / 2**20
         extra = ""
         if r.get("error"):

@@ -182,8 +182,8 @@ public struct BreakdownTable: Sendable {
         }
         if lost.switchesRecovered > 0 {
             let n = lost.switchesRecovered
-            lines.append("note: \(n) context switch\(n == 1 ? "" : "es") missed by the BPF programs (kernel task-storage "
-                + "guard busy), rebuilt from the kernel's clocks")
+            lines.append("note: \(n) context switch\(n == 1 ? "" : "es") not seen by the BPF programs, "
+                + "rebuilt from the kernel's clocks")
         }
         return lines
     }

@@ -603,7 +603,8 @@ static __always_inline __u64 kernel_on_cpu(struct task_struct *t, bool running)
 	__u64 v = t->se.sum_exec_runtime;
 	struct rq *rq;
 
-	if (running && (rq = task_rq_of(t))) {
+	/* exec_start is 0 after a migration until the task runs again. */
+	if (running && t->se.exec_start && (rq = task_rq_of(t))) {
 		__u64 clock = rq->clock_task;
 		__u64 start = t->se.exec_start;
 
@@ -649,7 +650,9 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
 		r->stack_lost_ns[i] = a->stack_lost_ns[i];
 	if (bpf_core_field_exists(t->se.cfs_rq) && bpf_core_field_exists(t->sched_info.last_queued)) {
-		__u64 on = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
+		/* Running by the kernel's account, not the record's: a record whose
+		 * switch-out was missed says on-CPU for a thread that is not. */
+		__u64 on = kernel_on_cpu(t, t->on_cpu);
 		__u64 rd = kernel_run_delay(t);
 
 		r->kernel_on_cpu_ns = on > a->kernel_on_cpu0 ? on - a->kernel_on_cpu0 : 0;

@@ -739,11 +739,11 @@ static __always_inline void wake_up(struct task_acct *a, struct task_struct *p, 
  * other CPUs' queues before a migration). At sched_switch the kernel has not yet
  * added next's current wait (sched_info_switch runs after the tracepoint), so the
  * wait in progress is read from last_queued and the run queue's clock, the very
- * values the kernel is about to use. `now` when the thread was not woken.
+ * values the kernel is about to use (`rd`: kernel_run_delay of the thread now).
+ * `now` when the thread was not woken.
  */
-static __always_inline __u64 woken_at(struct task_struct *t, struct task_acct *a, __u64 now)
+static __always_inline __u64 woken_at(struct task_acct *a, __u64 now, __u64 rd)
 {
-	__u64 rd = kernel_run_delay(t);
 	__u64 queued = rd > a->mark_run_delay ? rd - a->mark_run_delay : 0;
 
 	if (now <= a->since || now - a->since <= queued)
@@ -800,8 +800,8 @@ static __always_inline void finish_thread(struct task_struct *p, struct task_acc
  * while the kernel's per-CPU task-storage guard is held by a preempted
  * process-context operation, for one). A switch-out of a thread not on-CPU in
  * its record means its switch-in was missed; a switch-in of a thread on-CPU in
- * its record, its switch-out. The
- * kernel's clocks since the last switch seen (the marks) tell how the interval
+ * its record, its switch-out. The kernel's clocks since the last switch seen
+ * (the marks) tell how the interval
  * splits: on-CPU time from sum_exec_runtime, run-queue wait from run_delay, the
  * rest the wait it was in (at a missed switch-out, guessed from the saved
  * registers: a futex wait or a sleep). Counted, and shown with the report.
@@ -833,10 +833,10 @@ static __always_inline void catch_up(struct task_struct *t, struct task_acct *a,
 	enter(a, t, SWOFFCPU_ON_CPU, t_run);
 }
 
-/* The kernel's clocks at a switch seen, for `woken_at` and `catch_up`. */
-static __always_inline void mark(struct task_struct *t, struct task_acct *a)
+/* The kernel's clocks at a switch seen (`rd`: kernel_run_delay), for `woken_at` and `catch_up`. */
+static __always_inline void mark(struct task_struct *t, struct task_acct *a, __u64 rd)
 {
-	a->mark_run_delay = kernel_run_delay(t);
+	a->mark_run_delay = rd;
 	a->mark_on_cpu = t->se.sum_exec_runtime;
 }
 
@@ -865,7 +865,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			enter(a, prev, SWOFFCPU_RUNNABLE, now);
 		else
 			enter(a, prev, sleep_state(prev, a, prev_state), now);
-		mark(prev, a);
+		mark(prev, a, kernel_run_delay(prev));
 		a->switches++;
 		walk_stacks(ctx, a, now);
 		count(SWOFFCPU_CTR_EVENTS, 1);
@@ -880,10 +880,11 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			return 0;
 		if (a->state == SWOFFCPU_ON_CPU)
 			catch_up(next, a, now, true);
+		__u64 rd = kernel_run_delay(next); /* read once: the wakeup's time and the mark */
 		if (queue_clock && is_wait(a->state))
-			wake_up(a, next, woken_at(next, a, now));
+			wake_up(a, next, woken_at(a, now, rd));
 		enter(a, next, SWOFFCPU_ON_CPU, now);
-		mark(next, a);
+		mark(next, a, rd);
 		a->weight = 0; /* the off-CPU period is over */
 		count(SWOFFCPU_CTR_EVENTS, 1);
 	}
@@ -1199,7 +1200,7 @@ int dump_threads(struct bpf_iter__task *ctx)
 		 * that was woken before the end and is still queued is runnable from
 		 * its wakeup. */
 		if (queue_clock && is_wait(a->state)) {
-			__u64 woken = woken_at(t, a, bpf_ktime_get_ns());
+			__u64 woken = woken_at(a, bpf_ktime_get_ns(), kernel_run_delay(t));
 
 			if (woken < end)
 				wake_up(a, t, woken);

@@ -38,7 +38,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore"]),
-        .testTarget(name: "SwoffcpuExportTests", dependencies: ["SwoffcpuExport", "SwoffcpuCore"]),
+        .testTarget(name: "SwoffcpuExportTests", dependencies: ["SwoffcpuExport", "SwoffcpuCore"], exclude: ["Golden"]),
         // Fixture sources (*.c.txt, …) are compiled by the tests at run time.
         .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer"], exclude: ["Fixtures"]),
         // Root only: loads the real BPF programs against workloads built by the tests.

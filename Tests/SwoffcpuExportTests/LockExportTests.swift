@@ -4,7 +4,7 @@ import SwoffcpuCore
 @testable import SwoffcpuExport
 
 /// A lock report built from synthetic kernel tables, as the CLI builds it.
-private func lockReport(name: String = "g_hot_lock", waiters: Int32 = 4, comm: (Int32) -> String = { "hot\($0 - 100)" },
+func lockReport(name: String = "g_hot_lock", waiters: Int32 = 4, comm: (Int32) -> String = { "hot\($0 - 100)" },
                         timer: Bool = false) -> LockReport {
     var waits: [LockData.Wait] = []
     var wakers: [LockData.Waker] = []

@@ -1,12 +1,18 @@
 // swift-tools-version: 6.0
-// swoffcpu: off-CPU and lock-contention tracer. One target a layer, data flowing one way:
-//   BPF maps -> SwoffcpuBPF (loader) -> SwoffcpuCore (accounting, report model)
-//   -> SwoffcpuSymbolizer -> SwoffcpuExport (table, JSON, folded, flamegraph) -> swoffcpu (CLI).
+// swoffcpu: off-CPU and lock-contention tracer. One target a stage, data flowing one way
+// (no target imports one to its right):
+//
+//   bpf/ programs -> SwoffcpuBPF (loader: TraceReport) -> SwoffcpuResolve (symbolized stacks,
+//   named locks: ResolvedTrace) -> SwoffcpuExport (table, JSON, folded, flamegraph) -> swoffcpu (CLI)
+//
+// Under every stage: SwoffcpuCore (the report model, pure Swift, standard library only) and
+// SwoffcpuSystem (the OS edge: /proc, signals, clocks, capabilities, atomic files).
+// SwoffcpuSymbolizer (ELF, /proc maps, kallsyms, CFI, demangling) is the resolve stage's library.
+// docs/architecture.md draws the same picture.
 import PackageDescription
 
 let package = Package(
     name: "swoffcpu",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "swoffcpu", targets: ["swoffcpu"]),
     ],
@@ -19,32 +25,49 @@ let package = Package(
         .systemLibrary(name: "CLibBPF"),
         // glibc's malloc tuning (mallopt), for the CLI's report stage.
         .systemLibrary(name: "CMalloc"),
-        // Small C helpers around libbpf (varargs logging, opts structs) and the shared header bpf/swoffcpu.h.
+        // The libbpf skeleton (committed, generated from bpf/) and libbpf glue; the shared header bpf/swoffcpu.h.
         .target(name: "CSwoffcpuShims", dependencies: ["CLibBPF"]),
-        // The only Swift target that talks to libbpf: loads the embedded BPF object, seeds, dumps.
-        .target(name: "SwoffcpuBPF", dependencies: ["CLibBPF", "CSwoffcpuShims", "SwoffcpuCore"]),
-        // Pure Swift, standard library only: states, accounting model, report model.
+        // The OS calls Swift cannot make by itself (signal flag, capget); used by SwoffcpuSystem alone.
+        .target(name: "CSwoffcpuSystem"),
+
+        // The OS edge: /proc readers, signals, clocks, capabilities, atomic files, threads.
+        .target(name: "SwoffcpuSystem", dependencies: ["CSwoffcpuSystem"]),
+        // Pure Swift, standard library only: states, thread records, the report model, stack data.
         .target(name: "SwoffcpuCore"),
-        // Pure Swift: /proc maps, ELF symbols, kallsyms, demangling.
-        .target(name: "SwoffcpuSymbolizer"),
-        // Table, JSON, folded stacks, flamegraph. Depends on Core alone.
-        .target(name: "SwoffcpuExport", dependencies: ["SwoffcpuCore"]),
+        // Stage 1, the loader, the only Swift target that talks to libbpf: loads, seeds, dumps.
+        .target(name: "SwoffcpuBPF", dependencies: ["CLibBPF", "CSwoffcpuShims", "SwoffcpuCore", "SwoffcpuSystem"]),
+        // The resolve stage's library: /proc maps, ELF symbols, kallsyms, CFI, demangling.
+        .target(name: "SwoffcpuSymbolizer", dependencies: ["SwoffcpuSystem"]),
+        // Stage 2, resolve: a TraceReport and process snapshots into the model every exporter reads.
+        .target(name: "SwoffcpuResolve", dependencies: ["SwoffcpuCore", "SwoffcpuSymbolizer", "SwoffcpuSystem"]),
+        // Stage 3, export: table, JSON, top stacks, folded, flamegraph, lock report.
+        .target(name: "SwoffcpuExport", dependencies: ["SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuSystem"]),
+        // Stage 4, the CLI: options -> session -> resolve -> outputs.
         .executableTarget(
             name: "swoffcpu",
             dependencies: [
-                "CMalloc", "SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuExport", "SwoffcpuSymbolizer",
+                "CMalloc", "SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuExport", "SwoffcpuResolve", "SwoffcpuSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore"]),
-        .testTarget(name: "SwoffcpuExportTests", dependencies: ["SwoffcpuExport", "SwoffcpuCore"], exclude: ["Golden"]),
+
+        // Test support (not shipped): the state machine as pure Swift (Accountant) and named samples.
+        .target(name: "SwoffcpuTestSupport", dependencies: ["SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuExport"],
+                path: "Tests/SwoffcpuTestSupport"),
+        .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore", "SwoffcpuTestSupport"]),
+        .testTarget(name: "SwoffcpuSystemTests", dependencies: ["SwoffcpuSystem", "SwoffcpuTestSupport"]),
+        .testTarget(name: "SwoffcpuResolveTests",
+                    dependencies: ["SwoffcpuResolve", "SwoffcpuCore", "SwoffcpuSymbolizer", "SwoffcpuTestSupport"]),
+        .testTarget(name: "SwoffcpuExportTests",
+                    dependencies: ["SwoffcpuExport", "SwoffcpuResolve", "SwoffcpuCore", "SwoffcpuSystem", "SwoffcpuTestSupport"],
+                    exclude: ["Golden"]),
         // Fixture sources (*.c.txt, …) are compiled by the tests at run time.
         .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer"], exclude: ["Fixtures"]),
         // Root only: loads the real BPF programs against workloads built by the tests.
         .testTarget(
             name: "SwoffcpuIntegrationTests",
-            dependencies: ["SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuExport"],
+            dependencies: ["SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuExport", "SwoffcpuSystem"],
             resources: [.copy("Workloads")]
         ),
     ]

@@ -1,15 +1,11 @@
 #include "swoffcpu_shims.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 
@@ -287,47 +283,4 @@ int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum
 	}
 	free(vals);
 	return err;
-}
-
-int swoffcpu_effective_caps(uint64_t *caps)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct data[2] = {};
-
-	if (syscall(SYS_capget, &hdr, data) != 0)
-		return -errno;
-	*caps = (uint64_t)data[0].effective | ((uint64_t)data[1].effective << 32);
-	return 0;
-}
-
-uint64_t swoffcpu_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- signals ---------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-void swoffcpu_install_stop_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a sleep in the main loop returns at once. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int swoffcpu_stop_signal(void)
-{
-	return stop_signal;
 }

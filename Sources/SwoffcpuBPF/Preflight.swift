@@ -1,5 +1,5 @@
-import CSwoffcpuShims
 import Glibc
+import SwoffcpuSystem
 
 /// Checks made before loading anything, each failing with a message that says what to do.
 public enum Preflight {
@@ -20,17 +20,11 @@ public enum Preflight {
         }
     }
 
-    static let capSysAdmin = 21, capPerfmon = 38, capBPF = 39
-
     /// Loading tracing programs needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN, which implies both.
     public static func checkCapabilities() throws {
-        var caps: UInt64 = 0
-        guard swoffcpu_effective_caps(&caps) == 0 else { return } // cannot tell: let the load say
-        func has(_ cap: Int) -> Bool { caps & (1 << UInt64(cap)) != 0 }
-        if has(capSysAdmin) { return }
-        var missing: [String] = []
-        if !has(capBPF) { missing.append("CAP_BPF") }
-        if !has(capPerfmon) { missing.append("CAP_PERFMON") }
+        guard let caps = Capabilities.effective() else { return } // cannot tell: let the load say
+        if caps.has(.sysAdmin) { return }
+        let missing = [Capabilities.Capability.bpf, .perfmon].filter { !caps.has($0) }.map(\.name)
         if !missing.isEmpty { throw Failure.missingCapabilities(missing) }
     }
 

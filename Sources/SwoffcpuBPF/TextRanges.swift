@@ -1,3 +1,5 @@
+import SwoffcpuSystem
+
 /// The executable ranges of the traced processes, for the kernel side's stack ids
 /// (see `swoffcpu_text_range` in bpf/swoffcpu.h): from /proc/PID/maps, sorted, merged,
 /// and, past `limit`, the closest neighbours merged until they fit (a coarser filter,

@@ -3,6 +3,7 @@ import CSwoffcpuShims
 import Dispatch
 import Glibc
 import SwoffcpuCore
+import SwoffcpuSystem
 
 /// What to trace.
 public struct TraceOptions: Sendable {
@@ -147,7 +148,7 @@ public final class TraceSession {
         let err = swoffcpu_attach(skel)
         if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
         started = true
-        windowStartNs = swoffcpu_monotonic_ns()
+        windowStartNs = Clock.monotonicNs()
         // Twice: a thread created by a not-yet-seeded thread during the first pass
         // gets no storage from the fork hook; the second pass catches it.
         seeds = try runIterator(SWOFFCPU_ITER_SEED)
@@ -181,12 +182,9 @@ public final class TraceSession {
         // its event, past the end (seen: a record 153 ns beyond it). Set in the future, the
         // end is visible everywhere long before any clock reaches it; wait until it has
         // passed, then every event after it is refused.
-        let end = swoffcpu_monotonic_ns() + 2_000_000
+        let end = Clock.monotonicNs() + 2_000_000
         swoffcpu_set_window_end(skel, end)
-        while swoffcpu_monotonic_ns() < end + 200_000 {
-            var nap = timespec(tv_sec: 0, tv_nsec: 200_000)
-            nanosleep(&nap, nil)
-        }
+        while Clock.monotonicNs() < end + 200_000 { Clock.nap(ns: 200_000) }
         let live = try runIterator(SWOFFCPU_ITER_DUMP)
         poll()
         swoffcpu_detach(skel)

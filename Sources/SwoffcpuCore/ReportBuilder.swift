@@ -44,15 +44,6 @@ public struct ReportBuilder: Sendable {
         self.lost = lost
     }
 
-    /// Takes the three record streams from `outputs` (e.g. `Accountant.kernelOutputs`).
-    public init(windowStartNs: UInt64, windowEndNs: UInt64, targetPids: [Int32] = [],
-                outputs: KernelOutputs, processNames: [Int32: String] = [:],
-                exitedPids: Set<Int32> = [], lost: LostCounts = LostCounts()) {
-        self.init(windowStartNs: windowStartNs, windowEndNs: windowEndNs, targetPids: targetPids,
-                  seeds: outputs.seeds, exits: outputs.exits, dump: outputs.dump,
-                  processNames: processNames, exitedPids: exitedPids, lost: lost)
-    }
-
     /// The report. Pure: the same inputs give the same report.
     public func build() -> TraceReport {
         let threads = Self.dedupe(exits + dump)

@@ -1,4 +1,5 @@
 import Glibc
+import SwoffcpuSystem
 
 /// Bounds-checked little-endian reads out of a byte array. Every accessor returns nil instead of
 /// trapping when the range does not fit.
@@ -141,25 +142,13 @@ final class FileByteSource: ByteSource {
     }
 }
 
-/// Reads a whole file with a read loop until EOF. Needed for procfs, whose files report size 0
-/// and which Foundation's String(contentsOfFile:) may truncate.
+/// Reads a whole file with a read loop until EOF (`ProcFS.readBytes`). Needed for procfs, whose
+/// files report size 0 and which Foundation's String(contentsOfFile:) may truncate.
 func readWholeFile(_ path: String, limit: Int = 1 << 30) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 { throw SymbolizerError.io(path: path, errno: errno) }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw SymbolizerError.io(path: path, errno: errno)
-        }
-        if n == 0 { break }
-        out.append(contentsOf: chunk[0..<n])
-        if out.count > limit { break }
+    switch ProcFS.readBytes(path, limit: limit) {
+    case .success(let bytes): return bytes
+    case .failure(let e): throw SymbolizerError.io(path: path, errno: e.errno)
     }
-    return out
 }
 
 /// pread of a region of /proc/PID/mem (the vdso image).

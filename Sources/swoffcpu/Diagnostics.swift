@@ -1,12 +1,12 @@
 import ArgumentParser
 import Glibc
 import SwoffcpuBPF
+import SwoffcpuSystem
 
 /// One-line errors on stderr and a non-zero exit: never a stack trace.
 enum Diagnostics {
     static func write(_ text: String) {
-        var text = text
-        text.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+        Terminal.writeError(text)
     }
 
     static func fail(_ error: Error, verbose: Bool) -> Never {

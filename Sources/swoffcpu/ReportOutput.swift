@@ -1,6 +1,8 @@
 import Foundation
 import SwoffcpuCore
 import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuSystem
 
 /// Writes the report: the table and top stacks to stdout, files where asked.
 /// Files are written atomically (temporary file, then rename): a reader never sees half a file.
@@ -8,34 +10,34 @@ struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
-    let targetDescription: String
 
-    func write(_ report: TraceReport, stacks symbolized: SymbolizedStacks, lockReport: LockReport? = nil) throws {
-        let streams = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
-        let toStdout = streams.filter { $0 == "-" }.count
+    func write(_ trace: ResolvedTrace) throws {
+        let report = trace.report, symbolized = trace.stacks, lockReport = trace.locks
+        let targetDescription = trace.targetDescription
+        // At most one stream goes to stdout: the options' validation rejects more.
+        let toStdout = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
+            .contains("-")
         var files: [@Sendable () throws -> Void] = []
         if let path = output.json {
             files.append { try writeJSON(report, symbolized, lockReport, to: path) }
         }
         if stacks.folded != nil || stacks.flamegraph != nil {
-            files.append { try writeStacks(report, symbolized) }
+            files.append { try writeStacks(report, symbolized, targetDescription) }
         }
         if locks.foldedWakers != nil || locks.flamegraphWakers != nil {
-            files.append { try writeWakers(report, lockReport ?? LockReport()) }
+            files.append { try writeWakers(report, lockReport ?? LockReport(), targetDescription) }
         }
         // Each file is built and written (and synced) on a thread of its own while the text is
-        // put together: a file's fsync waits while another is built. Two streams on stdout go
-        // one after the other, in this order.
-        try Concurrently.run(toStdout > 1 ? [] : files) {
-            writeText(report, symbolized, lockReport, toStderr: toStdout > 0)
-            if toStdout > 1 { for file in files { try file() } }
+        // put together: a file's fsync waits while another is built.
+        try Concurrently.run(files) {
+            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout)
         }
     }
 
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
     private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                           toStderr: Bool) {
+                           _ targetDescription: String, toStderr: Bool) {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
                                   target: targetDescription).render(report)
         if !locks.locks, let data = report.stacks {
@@ -50,7 +52,7 @@ struct ReportOutput: Sendable {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
-        if toStderr { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+        if toStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
     }
 
     private func writeJSON(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
@@ -64,7 +66,7 @@ struct ReportOutput: Sendable {
     }
 
     /// --folded and --flamegraph, from one fold.
-    private func writeStacks(_ report: TraceReport, _ symbolized: SymbolizedStacks) throws {
+    private func writeStacks(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ targetDescription: String) throws {
         let folded = Log.timed("report: stacks folded") {
             FoldedWriter(options: .init(includeThread: stacks.foldedThread)).fold(symbolized)
         }
@@ -86,7 +88,7 @@ struct ReportOutput: Sendable {
     }
 
     /// --folded-wakers and --flamegraph-wakers: waits with their releasers (offwaketime's layout).
-    private func writeWakers(_ report: TraceReport, _ lockReport: LockReport) throws {
+    private func writeWakers(_ report: TraceReport, _ lockReport: LockReport, _ targetDescription: String) throws {
         let folded = WakerFolded(includeThread: stacks.foldedThread)
         if let path = locks.foldedWakers { try AtomicFile.write(folded.render(lockReport), to: path) }
         if let path = locks.flamegraphWakers {
@@ -102,7 +104,7 @@ struct ReportOutput: Sendable {
     }
 
     static var useColor: Bool {
-        ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true ? isatty(1) == 1 : false
+        ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true ? Terminal.stdoutIsTerminal : false
     }
 
     /// Says how the stacks were obtained, and what could not be recorded.

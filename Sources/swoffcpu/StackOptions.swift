@@ -41,7 +41,6 @@ struct StackOptions: ParsableArguments {
         if noStacks && (folded != nil || flamegraph != nil) {
             throw ValidationError("--folded and --flamegraph need stacks: drop --no-stacks")
         }
-        if folded == "-" && flamegraph == "-" { throw ValidationError("only one output can go to stdout ('-')") }
         if flamegraph == "" || folded == "" { throw ValidationError("--folded and --flamegraph need a file name") }
     }
 }

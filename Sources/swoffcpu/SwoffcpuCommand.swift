@@ -1,7 +1,5 @@
 import ArgumentParser
-import Glibc
-import SwoffcpuBPF
-import SwoffcpuCore
+import Foundation
 
 @main
 struct Swoffcpu: ParsableCommand {
@@ -50,18 +48,34 @@ struct Swoffcpu: ParsableCommand {
         if locks.needsStacks && !stacks.enabled {
             throw ValidationError("--folded-wakers and --flamegraph-wakers need stacks: drop --no-stacks")
         }
-        if locks.foldedWakers == "-" && (stacks.folded == "-" || stacks.flamegraph == "-" || locks.flamegraphWakers == "-") {
-            throw ValidationError("only one output can go to stdout ('-')")
+        // Every output file at once: none twice, at most one on stdout.
+        let outputs = [("--json", output.json), ("--folded", stacks.folded), ("--flamegraph", stacks.flamegraph),
+                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers)]
+            .compactMap { flag, path in path.map { (flag, $0) } }
+        for (i, (flag, path)) in outputs.enumerated() {
+            if let (other, _) = outputs[..<i].first(where: { Self.samePath($0.1, path) }) {
+                throw ValidationError(path == "-" ? "only one output can go to stdout ('-'): \(other) and \(flag) both ask for it"
+                                                  : "\(other) and \(flag) name the same file '\(path)'")
+            }
         }
+    }
+
+    /// Whether two output paths name the same file: `-` only equals `-`; `./a` equals `a`, and so
+    /// does a path through a symbolic link to a directory.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        if a == "-" || b == "-" { return a == b }
+        func canonical(_ p: String) -> String {
+            URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        return canonical(a) == canonical(b)
     }
 
     func run() throws {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
         do {
-            let result = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
-            try ReportOutput(output: output, stacks: stacks, locks: locks, targetDescription: result.targetDescription)
-                .write(result.report, stacks: result.stacks, lockReport: result.locks)
+            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            try ReportOutput(output: output, stacks: stacks, locks: locks).write(trace)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -1,29 +1,20 @@
-import CSwoffcpuShims
-import Glibc
 import SwoffcpuBPF
 import SwoffcpuCore
-import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuSystem
 
-/// What one trace produced: the report and its symbolized stacks.
-struct TraceResult {
-    var report: TraceReport
-    var stacks: SymbolizedStacks
-    /// Futex waits per lock, named and classified (nil when the kernel recorded none).
-    var locks: LockReport? = nil
-    var targetDescription: String
-}
-
-/// Runs one trace: checks, start, the wait loop with its status line, stop, symbolization.
+/// Runs one trace: checks, start, the wait loop with its status line, stop, then the resolve
+/// stage (symbolization, attribution, lock names).
 struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
     let verbose: Bool
 
-    func run() throws -> TraceResult {
+    func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
         // machine) must stop the trace as soon as it starts, not be lost — a background job of a
         // non-interactive shell even starts with SIGINT ignored.
-        swoffcpu_install_stop_signals()
+        StopSignals.install()
         try Preflight.checkBTF()
         try Preflight.checkCapabilities()
         var options = TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose)
@@ -43,20 +34,18 @@ struct TraceRunner {
         for pid in session.tgids { resolver?.snapshot(pid: pid) }
         try session.start()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        let status = StatusLine(enabled: isatty(2) == 1, processes: session.tgids.count)
+        let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64($0 * 1e9) }
         var why = ""
         while true {
-            let now = swoffcpu_monotonic_ns()
+            let now = Clock.monotonicNs()
             if let deadlineNs, now >= deadlineNs { break }
-            if swoffcpu_stop_signal() != 0 { why = "interrupted"; break }
+            if StopSignals.received != nil { why = "interrupted"; break }
             if session.allTargetsExited() { why = "every traced process exited"; break }
             session.poll()
             status.update(elapsedNs: now - startNs, stats: session.stats())
-            var nap = timespec(tv_sec: 0, tv_nsec: 100_000_000)
-            if let deadlineNs, deadlineNs - now < 100_000_000 { nap.tv_nsec = Int(deadlineNs - now) }
-            nanosleep(&nap, nil) // a stop signal cuts it short
+            Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
@@ -74,8 +63,7 @@ struct TraceRunner {
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
         // any more while the outputs are written.
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
-        let names = report.processes.map { "\($0.comm) (pid \($0.pid))" }
-        return TraceResult(report: report, stacks: symbolized, locks: locks, targetDescription: names.joined(separator: ", "))
+        return ResolvedTrace(report: report, stacks: symbolized, locks: locks)
     }
 }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import SwoffcpuCore
+import SwoffcpuTestSupport
 
 // Window used throughout unless a test says otherwise: 1_000 ... 2_000 ns.
 private let start: UInt64 = 1_000

@@ -1,5 +1,6 @@
 import Testing
 import SwoffcpuCore
+import SwoffcpuTestSupport
 
 @Suite("DurationFormat")
 struct DurationFormatTests {

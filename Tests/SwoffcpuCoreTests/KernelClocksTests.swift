@@ -1,5 +1,6 @@
 import Testing
 @testable import SwoffcpuCore
+import SwoffcpuTestSupport
 
 @Suite struct KernelClocksTests {
     /// Checks that a thread that also slept gets on-CPU and runnable exactly from the kernel's

@@ -1,5 +1,6 @@
 import Testing
 @testable import SwoffcpuCore
+import SwoffcpuTestSupport
 
 private let windowStart: UInt64 = 10_000
 private let windowEnd: UInt64 = 20_000

@@ -1,5 +1,6 @@
 import Testing
 @testable import SwoffcpuCore
+import SwoffcpuTestSupport
 
 @Suite struct StackDataTests {
     /// Checks that runs kept in blocks come back by id, and that a later block's run replaces

@@ -1,6 +1,9 @@
 import Testing
 import SwoffcpuCore
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// Lines of a rendered table, without the final empty one.
 private func lines(_ text: String) -> [String] {

@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// A synthetic but plausible trace: a ledger server whose eight workers contend on one mutex,
 /// an acceptor in epoll, a journal flusher in fsync, some preemption. It stands in for a real
@@ -10,7 +13,7 @@ enum FlamegraphExample {
     static let window: UInt64 = 10_000_000_000 // 10 s
 
     static func samples() -> [StackSample] {
-        var generator = FoldedTestRNG(seed: 4242)
+        var generator = TestRNG(seed: 4242)
         var samples: [StackSample] = []
         let futexKernel = ["__schedule", "schedule", "futex_wait_queue", "futex_wait", "do_futex", "__x64_sys_futex",
                            "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]

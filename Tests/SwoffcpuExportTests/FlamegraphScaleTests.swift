@@ -2,12 +2,15 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct FlamegraphScaleTests {
     /// Random stacks over a wide vocabulary, skewed (a few names are common, most are rare) so that
     /// stacks share prefixes like real ones and many frames still end up thinner than a pixel.
     private func randomStacks(count: Int, seed: UInt64) -> [(frames: [String], value: UInt64)] {
-        var generator = FoldedTestRNG(seed: seed)
+        var generator = TestRNG(seed: seed)
         let vocabulary = (0..<600).map { "module\($0 % 13)::function_\($0)(arg: Int)" }
         return (0..<count).map { _ in
             var frames = [ThreadState.allCases.randomElement(using: &generator)!.name,

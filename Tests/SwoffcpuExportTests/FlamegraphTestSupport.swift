@@ -3,6 +3,9 @@ import Foundation
 import FoundationXML
 #endif
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// An SVG parsed with XMLParser: the root's attributes and the frames in `<g id="frames">`.
 final class ParsedFlamegraph: NSObject, XMLParserDelegate {

@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct FlamegraphWriterTests {
     private let stacks: [(frames: [String], value: UInt64)] = [
@@ -155,7 +158,7 @@ import Testing
 
     /// Checks that `write` stores the SVG atomically at the path.
     @Test func writeToFile() throws {
-        let directory = try FoldedTestDirectory()
+        let directory = try TestDirectory()
         let path = directory.path + "/graph.svg"
         let folded = stacks.map { FoldedStack(frames: $0.frames, value: $0.value) }
         let stats = try FlamegraphWriter().write(folded, to: path)

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct FoldedParserTests {
     /// Checks that blank lines, `\r\n` ends, tabs, surrounding spaces and a missing final newline are tolerated.

@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct FoldedWriterTests {
     private func sample(_ state: ThreadState = .blocked, comm: String = "worker", tid: Int32 = 7,
@@ -116,7 +119,7 @@ import Testing
 
     /// Checks that folded output parsed back gives the same stacks and values (round trip).
     @Test func roundTrip() throws {
-        var generator = FoldedTestRNG(seed: 42)
+        var generator = TestRNG(seed: 42)
         var samples: [StackSample] = []
         let names = ["main", "run()", "closure #1 in Foo.bar(x: Int)", "pthread_mutex_lock", "std::vector<int>::push_back",
                      "a;b", "white space", "ü", "<&>", "trailing 7"]
@@ -141,7 +144,7 @@ import Testing
 
     /// Checks that the total written stays within half a microsecond per line of the true total.
     @Test func sumIsTruthful() {
-        var generator = FoldedTestRNG(seed: 7)
+        var generator = TestRNG(seed: 7)
         let samples = (0..<2_000).map { i in
             sample(ThreadState.allCases[i % 5], user: ["f\(i % 37)", "g\(i % 11)"], ns: UInt64.random(in: 0...3_000, using: &generator))
         }
@@ -152,36 +155,15 @@ import Testing
         #expect(summary.totalNs == samples.reduce(0) { $0 + $1.valueNs })
     }
 
-    /// Checks that `write(_:to:)` puts exactly the rendered text in the file.
+    /// Checks that the folded result written in chunks through `AtomicFile` (as the CLI writes
+    /// it) puts exactly the rendered text in the file.
     @Test func writeToFile() throws {
-        let directory = try FoldedTestDirectory()
+        let directory = try TestDirectory()
         let path = directory.path + "/out.folded"
         let samples = [sample(ns: 5_000), sample(.sleep, user: ["poll"], ns: 2_000_000)]
-        let summary = try FoldedWriter().write(samples, to: path)
-        #expect(summary.lines == 2)
+        let result = FoldedWriter().fold(samples)
+        try AtomicFile.write(to: path) { write in try result.write(chunkSize: 16, to: write) }
+        #expect(result.summary.lines == 2)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == FoldedWriter().render(samples))
     }
-}
-
-/// A small deterministic generator (FoldedTestRNG) so random tests are reproducible.
-struct FoldedTestRNG: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A fresh directory under the system temporary directory, removed when released.
-final class FoldedTestDirectory {
-    let path: String
-    init() throws {
-        path = NSTemporaryDirectory() + "swoffcpu-folded-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// Every report format rendered from one fixed trace and compared byte for byte with the files
 /// in `Golden/`: the safety net for moving code between targets (the output must not change).

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct JSONTextTests {
     /// Checks that JSON written as text parses back with every value, escapes included,

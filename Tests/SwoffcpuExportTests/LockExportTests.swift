@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import SwoffcpuCore
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// A lock report built from synthetic kernel tables, as the CLI builds it.
 func lockReport(name: String = "g_hot_lock", waiters: Int32 = 4, comm: (Int32) -> String = { "hot\($0 - 100)" },

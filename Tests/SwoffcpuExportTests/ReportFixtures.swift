@@ -1,4 +1,7 @@
 import SwoffcpuCore
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// Reports to render in the export tests.
 enum ReportFixtures {

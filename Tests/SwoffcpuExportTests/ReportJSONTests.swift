@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import SwoffcpuCore
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 private let topKeys = ["schema_version", "window_ns", "window_start_ns", "window_end_ns", "processes", "lost"]
 private let processKeys = ["pid", "comm", "exited", "on_cpu_ns", "runnable_ns", "sleep_ns",

@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 /// The folded file, the flame graph and the table's top stacks checked against reference
 /// implementations that work on frame-name strings, the plain way (one joined string a line,
@@ -18,7 +21,7 @@ import Testing
                         "n\u{85}l", "<&>\"'", "run()", "a0", "a/"]
 
     static func samples(seed: UInt64, count: Int) -> [StackSample] {
-        var rng = FoldedTestRNG(seed: seed)
+        var rng = TestRNG(seed: seed)
         let comms = ["w", "w;1", "a b", "w-1", ""]
         return (0..<count).map { _ in
             let user = (0..<Int.random(in: 0...5, using: &rng)).map { _ in names.randomElement(using: &rng)! }
@@ -74,7 +77,7 @@ import Testing
         }
         for limit in [nil, 1, 5] as [Int?] {
             let reference = ReferenceTopStacks.ranked(samples, limit: limit)
-            let result = TopStacks().ranked(samples, limit: limit)
+            let result = TopStacks().ranked(SymbolizedStacks(samples), limit: limit)
             #expect(result.rows == reference.rows)
             #expect(result.totals == reference.totals)
             #expect(result.counts == reference.counts)

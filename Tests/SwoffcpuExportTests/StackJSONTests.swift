@@ -2,6 +2,9 @@ import Foundation
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct StackJSONTests {
     private func sample(_ state: ThreadState, tid: Int32, user: [String], kernel: [String], ns: UInt64) -> StackSample {

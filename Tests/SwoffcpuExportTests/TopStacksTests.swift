@@ -1,6 +1,9 @@
 import SwoffcpuCore
 import Testing
 @testable import SwoffcpuExport
+import SwoffcpuResolve
+import SwoffcpuTestSupport
+import SwoffcpuSystem
 
 @Suite struct TopStacksTests {
     private func sample(_ state: ThreadState, _ user: [String], _ ns: UInt64, tid: Int32 = 1) -> StackSample {
@@ -16,7 +19,7 @@ import Testing
             sample(.sleep, ["s"], 3), sample(.onCPU, ["x"], 100),
         ]
         let top = TopStacks(top: 2)
-        let (rows, totals, counts) = top.ranked(samples, limit: 2)
+        let (rows, totals, counts) = top.ranked(SymbolizedStacks(samples), limit: 2)
         #expect(rows[.blocked]?.map(\.userFrames) == [["a"], ["b"]])
         #expect(rows[.blocked]?.first?.threads == ["t-1", "t-2"])
         #expect(totals[.blocked] == 25 && counts[.blocked] == 4)

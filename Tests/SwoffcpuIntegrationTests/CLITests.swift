@@ -46,6 +46,15 @@ extension IntegrationTests {
             #expect(notANumber.stderr.contains("'12x' is not a process or thread id"))
             let badDuration = try ShellRun.run("'\(bin)' -p 1 -d -3")
             #expect(badDuration.code == 64)
+            // Two outputs on stdout, or two outputs in one file: refused before tracing, one line.
+            for (args, message) in [("--json - --folded -", "only one output can go to stdout ('-'): --json and --folded"),
+                                     ("--folded - --folded-wakers -", "--folded and --folded-wakers both ask for it"),
+                                     ("--json /tmp/x.out --flamegraph /tmp/../tmp/./x.out", "--json and --flamegraph name the same file")] {
+                let r = try ShellRun.run("'\(bin)' -p 1 -d 1 \(args)")
+                #expect(r.code == 64, "\(args): exit \(r.code)")
+                #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+                #expect(r.stdout.isEmpty)
+            }
         }
 
         /// Checks that without CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN) the error names
@@ -65,24 +74,29 @@ extension IntegrationTests {
             #expect("\(Preflight.Failure.noBTF)".contains("CONFIG_DEBUG_INFO_BTF"))
         }
 
-        /// Checks that SIGINT and SIGTERM end the trace and still print the report and write
-        /// the JSON and folded files (atomically: complete files, no temporary left behind).
-        @Test(arguments: ["INT", "TERM"])
+        /// Checks that SIGINT, SIGTERM and SIGHUP end the trace and still print the report and
+        /// write the JSON and folded files (atomically: complete files, no temporary left behind).
+        @Test(arguments: ["INT", "TERM", "HUP"])
         func signalStillReports(signal: String) throws {
             let w = try Workload("mutex")
             defer { w.stop() }
             let dir = NSTemporaryDirectory() + "/swoffcpu-sig-\(getpid())-\(signal)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let r = try ShellRun.run("'\(try swoffcpuBinary())' -p \(w.pid) --json '\(dir)/r.json' --folded '\(dir)/r.folded'"
-                                     + " & p=$!; sleep 1.5; kill -\(signal) $p; wait $p")
+            // The signal comes 1 s after the window started (-v logs "tracing pids" then), not
+            // after a fixed delay from the launch: on a loaded machine loading the programs alone
+            // can take a second, and a window of a few ms holds no blocked stack.
+            let r = try ShellRun.run("'\(try swoffcpuBinary())' -v -p \(w.pid) --json '\(dir)/r.json' --folded '\(dir)/r.folded'"
+                                     + " 2> '\(dir)/log' & p=$!; i=0; until grep -q 'tracing pids' '\(dir)/log' || [ $i -ge 600 ];"
+                                     + " do sleep 0.05; i=$((i+1)); done; sleep 1; kill -\(signal) $p; wait $p; c=$?;"
+                                     + " grep -v '^libbpf' '\(dir)/log' >&2; exit $c")
             #expect(r.code == 0, "exit \(r.code): \(r.stderr)")
             #expect(r.stdout.contains("pid \(w.pid)") && r.stdout.contains("mtx0"), "the table was printed")
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json")))
             #expect((json as? [String: Any])?["window_ns"] != nil)
             let folded = try String(contentsOfFile: dir + "/r.folded", encoding: .utf8)
             #expect(folded.contains("blocked;"))
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("r.") }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("r.") && $0 != "log" }
             #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         }
     }

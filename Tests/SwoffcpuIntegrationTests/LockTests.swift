@@ -1,6 +1,7 @@
 import Foundation
 import SwoffcpuBPF
 import SwoffcpuCore
+import SwoffcpuResolve
 import Testing
 #if canImport(Glibc)
 import Glibc

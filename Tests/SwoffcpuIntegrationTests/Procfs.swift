@@ -1,5 +1,6 @@
 import Foundation
 import SwoffcpuBPF
+import SwoffcpuSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,6 +1,7 @@
 /*
  * C shims between Swift and libbpf: the generated skeleton (static inline C),
- * libbpf's varargs print callback, and syscalls Glibc's Swift module lacks.
+ * libbpf's varargs print callback. (The OS calls that are not libbpf's live in
+ * CSwoffcpuSystem, behind Sources/SwoffcpuSystem.)
  * Every function is prefixed swoffcpu_ and returns 0 or a negative errno.
  */
 #ifndef SWOFFCPU_SHIMS_H
@@ -74,17 +75,5 @@ void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_t
 
 /* Sums a per-CPU counter over all possible CPUs. */
 int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum);
-
-/* Effective capability set (capget), as a 64-bit mask. */
-int swoffcpu_effective_caps(uint64_t *caps);
-
-/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns. */
-uint64_t swoffcpu_monotonic_ns(void);
-
-/* SIGINT and SIGTERM set a flag (async-signal-safe) instead of killing the
- * process, so the trace ends and the report and files are still written. */
-void swoffcpu_install_stop_signals(void);
-/* The signal that asked to stop, or 0. */
-int swoffcpu_stop_signal(void);
 
 #endif

@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// The merged call tree of a set of stacks and the frames to draw from it.
 ///
 /// Layout as flamegraph.pl and inferno do it: one root ("all") at the bottom, each frame as wide as

@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuSystem
 
 /// How a flame graph looks. See docs/flamegraph.md.
 public struct FlamegraphOptions: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// What a fold produced: the merged lines, sorted by their bytes, each a stack of indices
 /// into one table of frame names. The text is put together only when written.
 public struct FoldedResult: Sendable {

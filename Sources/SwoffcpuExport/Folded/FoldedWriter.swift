@@ -1,5 +1,6 @@
 import Foundation
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// Writes `SymbolizedStacks` as folded stacks, the text format of Brendan Gregg's
 /// stackcollapse/flamegraph.pl and of inferno: one line per distinct stack,
@@ -39,13 +40,6 @@ public struct FoldedWriter: Sendable {
         self.options = options
     }
 
-    /// The frames of one sample's line, root first, already sanitized.
-    public func frames(for sample: StackSample) -> [String] {
-        let folded = FoldedWriter(options: .init(includeThread: options.includeThread, unit: options.unit,
-                                                 keepZeroLines: true)).fold([sample])
-        return folded.stacks.first?.frames ?? []
-    }
-
     /// Merges, rounds and sorts.
     public func fold(_ stacks: SymbolizedStacks) -> FoldedResult {
         let table = stacks.table
@@ -76,11 +70,6 @@ public struct FoldedWriter: Sendable {
             lines.add(FoldedLines.Key(first: state, second: thread, body: bodyID), ns: sample.valueNs)
         }
         return lines.result(summary: summary, unit: options.unit, keepZeroLines: options.keepZeroLines)
-    }
-
-    /// Merges, rounds and sorts samples that hold their frame names.
-    public func fold<S: Sequence>(_ samples: S) -> FoldedResult where S.Element == StackSample {
-        fold(SymbolizedStacks(samples))
     }
 
     /// The folded-name indices of the table's frames, as user and as kernel frames, and of the
@@ -126,20 +115,6 @@ public struct FoldedWriter: Sendable {
             }
             body.append(names.kernel[Int(f)])
         }
-    }
-
-    /// The folded text: one line per stack, each ending in `\n`; empty for no stacks.
-    public func render<S: Sequence>(_ samples: S) -> String where S.Element == StackSample {
-        fold(samples).text
-    }
-
-    /// Writes the folded text to `path` atomically (`-` is standard output) and returns what was written.
-    @discardableResult
-    public func write<S: Sequence>(_ samples: S, to path: String) throws(AtomicFileError) -> FoldedSummary
-    where S.Element == StackSample {
-        let result = fold(samples)
-        try AtomicFile.write(result.bytes, to: path)
-        return result.summary
     }
 
     /// Makes `name` safe as a folded frame: `;` becomes `:` (as stackcollapse-perf.pl does), line

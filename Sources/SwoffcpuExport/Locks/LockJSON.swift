@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// The `locks` and `lock_drops` members of the JSON report (docs/json-schema.md, "Locks").
 public enum LockJSON {

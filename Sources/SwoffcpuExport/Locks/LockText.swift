@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// The text report's lock sections (docs/locks.md): "Contended locks" (mutexes, rwlocks,
 /// other and unknown futexes) and "Idle waits" (condition variables, semaphores, barriers,

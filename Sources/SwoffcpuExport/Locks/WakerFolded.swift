@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// Folded stacks of futex waits with their wakers, in the convention of bcc's offwaketime:
 /// each line is the waiter's stack root first, a `--` frame, then the waker's (releaser's)

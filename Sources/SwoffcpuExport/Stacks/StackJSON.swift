@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// The stack members of the JSON report (docs/json-schema.md, "Stacks"): each distinct frame
 /// name once (`stack_frames`), each distinct stack once as indices into them (`stack_table`),

@@ -1,4 +1,5 @@
 import SwoffcpuCore
+import SwoffcpuResolve
 
 /// The text report's "top off-CPU stacks": per off-CPU state, the stacks that cost
 /// most, with time, share of that state's total, and the threads that waited there.
@@ -30,10 +31,6 @@ public struct TopStacks: Sendable {
     /// when nil): with 100,000 stacks, ranking every row was most of the report's time.
     public func rows(_ stacks: SymbolizedStacks, limit: Int? = nil) -> [ThreadState: [Row]] {
         ranked(stacks, limit: limit).rows
-    }
-
-    public func rows(_ samples: [StackSample], limit: Int? = nil) -> [ThreadState: [Row]] {
-        rows(SymbolizedStacks(samples), limit: limit)
     }
 
     /// `rows`, with each state's total time and number of distinct stacks. Samples merge by
@@ -93,11 +90,6 @@ public struct TopStacks: Sendable {
         return (out, totals, counts)
     }
 
-    func ranked(_ samples: [StackSample], limit: Int?)
-        -> (rows: [ThreadState: [Row]], totals: [ThreadState: UInt64], counts: [ThreadState: Int]) {
-        ranked(SymbolizedStacks(samples), limit: limit)
-    }
-
     public func render(_ stacks: SymbolizedStacks, note: String? = nil) -> String {
         guard top > 0 else { return "" }
         let (byState, totals, counts) = ranked(stacks, limit: top)
@@ -120,10 +112,6 @@ public struct TopStacks: Sendable {
         }
         if let note, !out.isEmpty { out += wrap(note) }
         return out
-    }
-
-    public func render(_ samples: [StackSample], note: String? = nil) -> String {
-        render(SymbolizedStacks(samples), note: note)
     }
 
     static func title(_ state: ThreadState) -> String {

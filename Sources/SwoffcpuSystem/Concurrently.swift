@@ -3,10 +3,10 @@ import Foundation
 /// Work split over threads, for the stop on two CPUs: the report files are built and synced
 /// each on a thread of its own (one file's fsync waits while another is built), and the stacks'
 /// attribution runs beside their symbolization.
-enum Concurrently {
+public enum Concurrently {
     /// Runs `jobs` each on a thread of its own and `main` on the calling thread, waits for them
     /// all, then throws the first error (`main`'s, then the jobs' in order).
-    static func run(_ jobs: [@Sendable () throws -> Void], main: () throws -> Void) throws {
+    public static func run(_ jobs: [@Sendable () throws -> Void], main: () throws -> Void) throws {
         let errors = jobs.map { _ in Slot<any Error>() }
         let done = DispatchGroup()
         for (job, error) in zip(jobs, errors) {
@@ -21,7 +21,7 @@ enum Concurrently {
     }
 
     /// `other` on a thread of its own while `main` runs on the calling thread: both results.
-    static func both<A: Sendable, B>(_ other: @escaping @Sendable () -> A, _ main: () -> B) -> (A, B) {
+    public static func both<A: Sendable, B>(_ other: @escaping @Sendable () -> A, _ main: () -> B) -> (A, B) {
         let result = Slot<A>()
         let done = DispatchGroup()
         start(in: done) { result.value = other() }

@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// One scheduler event as the BPF programs in bpf/swoffcpu.bpf.c see it, for `Accountant`,
 /// the pure-Swift model of their state machine. Times are CLOCK_MONOTONIC ns, per event:
 /// events from different CPUs may arrive interleaved and slightly out of time order.

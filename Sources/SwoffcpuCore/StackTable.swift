@@ -1,5 +1,3 @@
-import SwoffcpuCore
-
 /// Symbolized stacks, each distinct frame name and each distinct stack stored once: a name
 /// has an index into `names`, a stack is the sequence of its frames' indices and has an id.
 /// A trace with 100,000 stacks repeats a few thousand names millions of times; exporters

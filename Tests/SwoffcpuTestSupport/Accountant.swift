@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// A pure-Swift model of the per-thread state machine in bpf/swoffcpu.bpf.c, so the
 /// accounting rules can be tested on synthetic event sequences.
 ///
@@ -223,5 +225,16 @@ extension Accountant {
             }
             return KernelOutputs(seeds: seeds, exits: exits, dump: dump)
         }
+    }
+}
+
+extension ReportBuilder {
+    /// Takes the three record streams from `outputs` (e.g. `Accountant.kernelOutputs`).
+    public init(windowStartNs: UInt64, windowEndNs: UInt64, targetPids: [Int32] = [],
+                outputs: KernelOutputs, processNames: [Int32: String] = [:],
+                exitedPids: Set<Int32> = [], lost: LostCounts = LostCounts()) {
+        self.init(windowStartNs: windowStartNs, windowEndNs: windowEndNs, targetPids: targetPids,
+                  seeds: outputs.seeds, exits: outputs.exits, dump: outputs.dump,
+                  processNames: processNames, exitedPids: exitedPids, lost: lost)
     }
 }

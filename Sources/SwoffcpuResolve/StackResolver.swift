@@ -1,23 +1,24 @@
 import SwoffcpuCore
-import SwoffcpuExport
 import SwoffcpuSymbolizer
+import SwoffcpuSystem
 
 /// Turns the kernel's stack ids into named frames: attribution (exact shares of the
 /// state totals) then symbolization, with the snapshots taken while the targets lived.
-struct StackResolver {
+public struct StackResolver {
     let symbolizer: Symbolizer
     /// Per process: the snapshot taken at the start, replaced at the end if it still lived.
-    var processes: [Int32: ProcessSymbols] = [:]
+    public internal(set) var processes: [Int32: ProcessSymbols] = [:]
     var kernel: KernelSymbols?
-    var problems: [String] = []
+    /// What could not be read (kernel symbols, a process gone before its snapshot), one line each.
+    public internal(set) var problems: [String] = []
 
-    init() {
+    public init() {
         symbolizer = Symbolizer()
         do { kernel = try symbolizer.kernel() } catch { problems.append("kernel symbols: \(error)") }
     }
 
     /// Takes what symbolization needs from a live process (maps, ELF symbols).
-    mutating func snapshot(pid: Int32) {
+    public mutating func snapshot(pid: Int32) {
         do { processes[pid] = try symbolizer.snapshotProcess(pid: pid) } catch {
             if processes[pid] == nil { problems.append("process \(pid): \(error)") }
         }
@@ -25,7 +26,7 @@ struct StackResolver {
 
     /// Attribution, and symbolization into one table: each distinct user stack of a process
     /// and each distinct kernel stack symbolized once, each address of a process named once.
-    func stacks(_ report: TraceReport) -> SymbolizedStacks {
+    public func stacks(_ report: TraceReport) -> SymbolizedStacks {
         guard let data = report.stacks else { return SymbolizedStacks() }
         let threads = report.processes.flatMap(\.threads)
         // The attribution (sorting and splitting 200,000 entries for 100,000 stacks) runs on a

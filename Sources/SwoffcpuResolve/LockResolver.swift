@@ -1,11 +1,10 @@
 import SwoffcpuCore
-import SwoffcpuExport
 import SwoffcpuSymbolizer
 
 /// Builds the lock report: frames through the stack resolver (so the same names, and the
 /// same leaf-frame recovery, as the off-CPU stacks), lock names from the process snapshots.
-enum LockResolver {
-    static func report(_ report: TraceReport, resolver: StackResolver?) -> LockReport? {
+public enum LockResolver {
+    public static func report(_ report: TraceReport, resolver: StackResolver?) -> LockReport? {
         guard let data = report.locks else { return nil }
         let stacks = report.stacks
         // The threads' stack pointers tell whose stack an anonymous mapping is. Gathering them

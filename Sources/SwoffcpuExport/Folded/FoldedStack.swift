@@ -1,31 +1,5 @@
 import SwoffcpuCore
 
-/// Time one thread spent in one state with one call stack: the unit the folded and
-/// flamegraph exporters consume. Several samples with the same state, thread and frames
-/// are merged by `FoldedWriter`.
-public struct StackSample: Sendable, Equatable {
-    public var state: ThreadState
-    /// Thread name (`comm`), as the kernel reports it.
-    public var comm: String
-    public var tid: Int32
-    /// Symbolized user-space frames, leaf first, as unwound.
-    public var userFrames: [String]
-    /// Symbolized kernel frames, leaf first, as unwound. Without the `_[k]` suffix.
-    public var kernelFrames: [String]
-    /// Time in `state` with this stack, nanoseconds.
-    public var valueNs: UInt64
-
-    public init(state: ThreadState, comm: String, tid: Int32, userFrames: [String] = [],
-                kernelFrames: [String] = [], valueNs: UInt64) {
-        self.state = state
-        self.comm = comm
-        self.tid = tid
-        self.userFrames = userFrames
-        self.kernelFrames = kernelFrames
-        self.valueNs = valueNs
-    }
-}
-
 /// One line of a folded-stacks file: frames root first and its count.
 public struct FoldedStack: Sendable, Hashable {
     /// Frames, root first. Never empty, no frame empty or containing `;` or a line break.

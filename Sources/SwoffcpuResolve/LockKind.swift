@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// What a futex wait was for, from the futex op and the waiter's user frames (docs/locks.md).
 ///
 /// Mutexes and rwlocks are *contention*: a thread wanted to run and another held what it

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
-@testable import SwoffcpuExport
+@testable import SwoffcpuSystem
+import SwoffcpuTestSupport
 
-@Suite struct FoldedAtomicFileTests {
+@Suite struct AtomicFileTests {
     /// Checks that a write creates the file with the data, replaces an existing one keeping its mode,
     /// and leaves no temporary file behind.
     @Test func writeAndReplace() throws {
-        let directory = try FoldedTestDirectory()
+        let directory = try TestDirectory()
         let path = directory.path + "/stacks.folded"
         try AtomicFile.write("first\n", to: path)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "first\n")
@@ -20,7 +21,7 @@ import Testing
 
     /// Checks that an empty file can be written.
     @Test func emptyData() throws {
-        let directory = try FoldedTestDirectory()
+        let directory = try TestDirectory()
         let path = directory.path + "/empty"
         try AtomicFile.write(Data(), to: path)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).isEmpty)
@@ -28,7 +29,7 @@ import Testing
 
     /// Checks that a missing directory fails with a typed error naming the step and errno, creating nothing.
     @Test func missingDirectory() throws {
-        let directory = try FoldedTestDirectory()
+        let directory = try TestDirectory()
         let path = directory.path + "/nope/out.svg"
         #expect(throws: AtomicFileError(step: .createTemporary, path: path, errno: ENOENT)) {
             try AtomicFile.write("x", to: path)

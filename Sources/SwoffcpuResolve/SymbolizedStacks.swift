@@ -33,21 +33,4 @@ public struct SymbolizedStacks: Sendable {
         self.table = table
         self.samples = samples
     }
-
-    /// From samples that hold their frame names: the names and stacks interned.
-    public init<S: Sequence>(_ named: S) where S.Element == StackSample {
-        self.init()
-        for s in named {
-            samples.append(Sample(state: s.state, comm: s.comm, tid: s.tid, userStack: table.add(names: s.userFrames),
-                                  kernelStack: table.add(names: s.kernelFrames), valueNs: s.valueNs))
-        }
-    }
-
-    /// The samples with their frame names (for small sets: tests, examples).
-    public var named: [StackSample] {
-        samples.map {
-            StackSample(state: $0.state, comm: $0.comm, tid: $0.tid, userFrames: table.names($0.userStack),
-                        kernelFrames: table.names($0.kernelStack), valueNs: $0.valueNs)
-        }
-    }
 }

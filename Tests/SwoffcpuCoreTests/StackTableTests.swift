@@ -1,11 +1,12 @@
 import Testing
-@testable import SwoffcpuExport
+@testable import SwoffcpuCore
+import SwoffcpuTestSupport
 
 @Suite struct StackTableTests {
     /// Checks that equal frame sequences get one id and different ones different ids, through
     /// the index's growth, that each id gives its frames back, and that id 0 is the empty stack.
     @Test func oneIDPerDistinctStack() {
-        var rng = FoldedTestRNG(seed: 11)
+        var rng = TestRNG(seed: 11)
         var table = StackTable()
         #expect(table.add([]) == StackTable.empty && table.frames(StackTable.empty).isEmpty)
         let stacks = (0..<5_000).map { _ in

@@ -1,3 +1,5 @@
+import SwoffcpuCore
+
 /// The kernel's futex tables (`LockData`) turned into a per-lock report: which lock, of what
 /// kind, how long threads waited on it, where they waited and who released them.
 ///

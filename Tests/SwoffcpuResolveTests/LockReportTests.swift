@@ -1,5 +1,7 @@
 import Testing
-@testable import SwoffcpuCore
+@testable import SwoffcpuResolve
+import SwoffcpuCore
+import SwoffcpuTestSupport
 
 /// Synthetic stacks: ids 100+ of process 1, resolved through these tables.
 private let userStacks: [UInt64: [String]] = [

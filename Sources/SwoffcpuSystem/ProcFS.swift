@@ -9,13 +9,14 @@ public enum ProcFS {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The whole file's bytes, or the errno of the failed open or read.
-    public static func readBytes(_ path: String) -> Result<[UInt8], ProcFSError> {
+    /// The whole file's bytes (stopping once past `limit`), or the errno of the failed open or read.
+    /// Also for other files whose size cannot be trusted (kallsyms, files of another mount namespace).
+    public static func readBytes(_ path: String, limit: Int = 1 << 30) -> Result<[UInt8], ProcFSError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(ProcFSError(operation: "open", path: path, errno: errno)) }
         defer { close(fd) }
         var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -24,6 +25,7 @@ public enum ProcFS {
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
+            if out.count > limit { break }
         }
         return .success(out)
     }
@@ -76,7 +78,7 @@ public struct ProcFSError: Error, CustomStringConvertible, Sendable {
 }
 
 extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
+    public func trimmingCharacters(in set: String) -> Substring {
         var s = self
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

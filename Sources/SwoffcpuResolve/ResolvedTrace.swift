@@ -1,0 +1,24 @@
+import SwoffcpuCore
+
+/// What every exporter reads: one trace with its stacks attributed and symbolized and its locks
+/// named. The resolve stage makes it from a `TraceReport` (the loader's output) and the snapshots
+/// of the traced processes (`StackResolver`); nothing after it goes back to the kernel's ids.
+public struct ResolvedTrace: Sendable {
+    /// The per-thread state times (and the raw stack and lock tables, for what the exporters
+    /// count: sampling, drops).
+    public var report: TraceReport
+    public var stacks: SymbolizedStacks
+    /// Futex waits per lock, named and classified (nil when the kernel recorded none).
+    public var locks: LockReport?
+    /// The traced processes as a user reads them: `mtx (pid 21875), …`.
+    public var targetDescription: String
+
+    public init(report: TraceReport, stacks: SymbolizedStacks = SymbolizedStacks(), locks: LockReport? = nil,
+                targetDescription: String? = nil) {
+        self.report = report
+        self.stacks = stacks
+        self.locks = locks
+        self.targetDescription = targetDescription
+            ?? report.processes.map { "\($0.comm) (pid \($0.pid))" }.joined(separator: ", ")
+    }
+}

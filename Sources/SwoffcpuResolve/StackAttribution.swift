@@ -1,6 +1,10 @@
-/// One off-CPU stack's share of one thread's time in one state, in exact nanoseconds.
-public struct AttributedStack: Equatable, Sendable {
-    public enum Source: Equatable, Hashable, Sendable {
+import SwoffcpuCore
+
+/// One off-CPU stack's share of one thread's time in one state, in exact nanoseconds, with the
+/// kernel's stack ids: the step before symbolization, which turns it into a
+/// `SymbolizedStacks.Sample` (the one sample type the exporters see).
+struct AttributedStack: Equatable, Sendable {
+    enum Source: Equatable, Hashable, Sendable {
         /// A walked stack (the ids may still be `StackData.Marker`s for one side).
         case stack(user: UInt64, kernel: UInt64)
         /// Time of intervals no walk covered (e.g. a thread off-CPU since before the trace,
@@ -10,14 +14,14 @@ public struct AttributedStack: Equatable, Sendable {
         case lost
     }
 
-    public var tid: Int32
-    public var tgid: Int32
-    public var comm: String
-    public var state: ThreadState
-    public var source: Source
-    public var ns: UInt64
+    var tid: Int32
+    var tgid: Int32
+    var comm: String
+    var state: ThreadState
+    var source: Source
+    var ns: UInt64
 
-    public init(tid: Int32, tgid: Int32, comm: String, state: ThreadState, source: Source, ns: UInt64) {
+    init(tid: Int32, tgid: Int32, comm: String, state: ThreadState, source: Source, ns: UInt64) {
         self.tid = tid
         self.tgid = tgid
         self.comm = comm
@@ -34,8 +38,8 @@ public struct AttributedStack: Equatable, Sendable {
 /// weighted time it could not store. Each stack gets T·e_i/(Σe + l), the lost part
 /// T·l/(Σe + l); with no estimate at all, T is "not sampled". Shares are rounded by
 /// largest remainder, so they add up to T exactly: the flamegraph's total is the table's.
-public enum StackAttribution {
-    public static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
+enum StackAttribution {
+    static func attribute(_ data: StackData, threads: [ThreadRecord]) -> [AttributedStack] {
         // The entries of each (thread, state) in a fixed order (the kernel's map order is not):
         // sorted by thread, state, user stack and kernel stack, then taken as runs. Indices are
         // sorted, not the entries: a sorted copy of 200,000 entries added 10 MB to the peak.

@@ -7,6 +7,7 @@ public enum Preflight {
         case missingCapabilities([String])
         case noBTF
         case unsupportedKernel(String)
+        case notInInitialPIDNamespace
 
         public var description: String {
             switch self {
@@ -16,6 +17,8 @@ public enum Preflight {
                 "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): swoffcpu needs a kernel built with CONFIG_DEBUG_INFO_BTF=y"
             case .unsupportedKernel(let why):
                 "unsupported kernel: \(why)"
+            case .notInInitialPIDNamespace:
+                "swoffcpu runs in a PID namespace of its own (a container?): its BPF programs see the host's PIDs and tasks; run it in the host's PID namespace (e.g. docker run --pid=host)"
             }
         }
     }
@@ -26,6 +29,12 @@ public enum Preflight {
         if caps.has(.sysAdmin) { return }
         let missing = [Capabilities.Capability.bpf, .perfmon].filter { !caps.has($0) }.map(\.name)
         if !missing.isEmpty { throw Failure.missingCapabilities(missing) }
+    }
+
+    /// The BPF programs see the kernel's PIDs (those of the initial namespace): from a nested PID
+    /// namespace, the PIDs given on the command line would name other processes, or none.
+    public static func checkPIDNamespace() throws {
+        if ProcFS.inInitialPIDNamespace() == false { throw Failure.notInInitialPIDNamespace }
     }
 
     /// CO-RE relocation and tp_btf attachment need the kernel's own BTF.

@@ -54,6 +54,8 @@ public final class TraceSession {
     public let options: TraceOptions
     /// Thread-group ids traced (from `pids`, and the processes of `tids`).
     public let tgids: [Int32]
+    /// The traced processes, told apart from later processes that reuse their PIDs.
+    public let targets: [ProcessIdentity]
 
     private var skel: OpaquePointer?
     private var ring: OpaquePointer?
@@ -82,6 +84,8 @@ public final class TraceSession {
         }
         guard !tgids.isEmpty else { throw TraceError.nothingToTrace }
         self.tgids = tgids
+        // Each target by PID and start time: a PID reused during the trace is another process.
+        self.targets = tgids.compactMap { ProcessIdentity(pid: $0) }
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
         let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
@@ -169,8 +173,13 @@ public final class TraceSession {
     }
 
     /// Whether every traced process has exited (the trace can end by itself).
+    /// The name a traced process had when the trace started.
+    public func processName(_ pid: Int32) -> String? {
+        names[pid]
+    }
+
     public func allTargetsExited() -> Bool {
-        tgids.allSatisfy(ProcFS.hasExited)
+        targets.allSatisfy(\.hasExited)
     }
 
     /// Ends the window now, collects every thread's record and detaches.
@@ -190,7 +199,7 @@ public final class TraceSession {
         swoffcpu_detach(skel)
         poll()
         for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
-        let exitedPids = Set(tgids.filter(ProcFS.hasExited))
+        let exitedPids = Set(targets.filter(\.hasExited).map(\.pid) + tgids.filter { t in !targets.contains { $0.pid == t } })
         let lost = LostCounts(
             untracedThreads: counter(SWOFFCPU_CTR_STORAGE_FAIL),
             exitRecordsDropped: counter(SWOFFCPU_CTR_RINGBUF_DROP),

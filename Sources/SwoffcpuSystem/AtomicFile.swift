@@ -14,6 +14,9 @@ public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertib
         case write = "write"
         case sync = "fsync"
         case rename = "rename into place"
+        /// The destination exists and is not a regular file (a directory, a device, a FIFO):
+        /// renaming over it would replace it, so it is refused.
+        case notRegular = "replace"
     }
 
     public var step: Step
@@ -28,7 +31,10 @@ public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public var description: String {
-        "cannot \(step.rawValue) \(path == "-" ? "standard output" : "'\(path)'"): \(String(cString: strerror(errno)))"
+        if step == .notRegular {
+            return "cannot write '\(path)': not a regular file (swoffcpu replaces its output files whole; '-' is standard output)"
+        }
+        return "cannot \(step.rawValue) \(path == "-" ? "standard output" : "'\(path)'"): \(String(cString: strerror(errno)))"
     }
 }
 
@@ -71,6 +77,18 @@ public enum AtomicFile {
             }
         }
         try result.get()
+    }
+
+    /// Checks, before any work is done for it, that `path` can be written as `write` will: the
+    /// destination, if it exists, is a regular file (or a link to one), and a temporary file can be
+    /// created beside it (which is removed again).
+    public static func checkWritable(_ path: String) throws(AtomicFileError) {
+        guard path != "-" else { return }
+        var existing = stat()
+        if stat(path, &existing) == 0 && (existing.st_mode & S_IFMT) != S_IFREG {
+            throw AtomicFileError(step: .notRegular, path: path, errno: EINVAL)
+        }
+        _ = try Pieces(path: path, permissions: 0o600)
     }
 
     /// Writes the pieces `produce` passes to its argument, in order, as one file, atomically as
@@ -166,7 +184,7 @@ public enum AtomicFile {
     /// threads creating files); 022 if that is not available.
     private static func currentUmask() -> mode_t {
         #if os(Linux)
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        if let status = ProcFS.read("/proc/self/status") {
             for line in status.split(separator: "\n") where line.hasPrefix("Umask:") {
                 let digits = line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces)
                 if let mask = mode_t(digits, radix: 8) { return mask }

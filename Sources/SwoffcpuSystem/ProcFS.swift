@@ -66,6 +66,47 @@ public enum ProcFS {
         guard let s = state(of: pid) else { return true }
         return s == "Z" || s == "X" || s == "x"
     }
+
+    /// The process's start time, in clock ticks after boot (field 22 of /proc/PID/stat): with the
+    /// PID, it names one process, even after the PID is reused.
+    public static func startTime(of pid: Int32) -> UInt64? {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the comm: state is field 3, start time field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// Whether this process runs in the initial PID namespace (its /proc/self/ns/pid is
+    /// `pid:[4026531836]`, the kernel's PROC_PID_INIT_INO). BPF programs see the initial
+    /// namespace's PIDs, and task iterators walk only the tasks of the caller's namespace: from a
+    /// nested one, a trace seeds nothing (seen: `unshare --pid --fork swoffcpu -p PID` traced
+    /// 0 threads). Nil when the link cannot be read.
+    public static func inInitialPIDNamespace() -> Bool? {
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/self/ns/pid", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "pid:[4026531836]"
+    }
+}
+
+/// One process, told apart from a later process that reuses its PID.
+public struct ProcessIdentity: Hashable, Sendable {
+    public let pid: Int32
+    /// Clock ticks after boot (`ProcFS.startTime`).
+    public let startTime: UInt64
+
+    /// The process now running as `pid`, if any.
+    public init?(pid: Int32) {
+        guard let start = ProcFS.startTime(of: pid) else { return nil }
+        self.pid = pid
+        self.startTime = start
+    }
+
+    /// Whether this very process has exited (or is a zombie): also true once its PID names
+    /// another process.
+    public var hasExited: Bool {
+        ProcFS.startTime(of: pid) != startTime || ProcFS.hasExited(pid)
+    }
 }
 
 /// A failed open or read of a /proc file.

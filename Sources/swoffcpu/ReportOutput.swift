@@ -11,6 +11,14 @@ struct ReportOutput: Sendable {
     let stacks: StackOptions
     let locks: LockOptions
 
+    /// Every output file, checked as it will be written (a regular file or none, in a directory
+    /// where a temporary file can be created).
+    func checkPaths() throws {
+        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers] {
+            if let path { try AtomicFile.checkWritable(path) }
+        }
+    }
+
     func write(_ trace: ResolvedTrace) throws {
         let report = trace.report, symbolized = trace.stacks, lockReport = trace.locks
         let targetDescription = trace.targetDescription

@@ -74,8 +74,11 @@ struct Swoffcpu: ParsableCommand {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
         do {
+            let output = ReportOutput(output: output, stacks: stacks, locks: locks)
+            // Before the trace, not after it: an output that cannot be written fails now.
+            try output.checkPaths()
             let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
-            try ReportOutput(output: output, stacks: stacks, locks: locks).write(trace)
+            try output.write(trace)
         } catch let error as ExitCode {
             throw error
         } catch {

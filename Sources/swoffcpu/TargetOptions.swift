@@ -23,9 +23,11 @@ struct TargetOptions: ParsableArguments {
             for part in list.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = part.trimmingCharacters(in: .whitespaces)
                 guard let id = Int32(text), id > 0 else {
-                    throw ValidationError("'\(part)' is not a process or thread id (a positive integer)")
+                    throw ValidationError(text.isEmpty ? "an empty process or thread id in '\(list)'"
+                                                       : "'\(part)' is not a process or thread id (a positive integer)")
                 }
-                if !ids.contains(id) { ids.append(id) }
+                if ids.contains(id) { throw ValidationError("\(id) is given twice") }
+                ids.append(id)
             }
         }
         return ids
@@ -40,6 +42,11 @@ struct TargetOptions: ParsableArguments {
         if let duration, !(duration > 0 && duration.isFinite) {
             throw ValidationError("--duration must be a positive number of seconds, not \(duration)")
         }
+        // 10^8 s is three years: past that, the deadline in ns would leave 64 bits.
+        if let duration, duration > 1e8 {
+            throw ValidationError("--duration of \(duration) seconds is more than 10^8 (three years): leave it out to trace until Ctrl-C")
+        }
+
     }
 }
 

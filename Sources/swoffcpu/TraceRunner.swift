@@ -1,5 +1,6 @@
 import SwoffcpuBPF
 import SwoffcpuCore
+import SwoffcpuExport
 import SwoffcpuResolve
 import SwoffcpuSystem
 
@@ -17,6 +18,7 @@ struct TraceRunner {
         StopSignals.install()
         try Preflight.checkBTF()
         try Preflight.checkCapabilities()
+        try Preflight.checkPIDNamespace()
         var options = TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose)
         options.userStacks = stacks.enabled && !stacks.noUserStacks
         options.kernelStacks = stacks.enabled && !stacks.noKernelStacks
@@ -36,13 +38,26 @@ struct TraceRunner {
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
         let startNs = session.windowStartNs
-        let deadlineNs = target.duration.map { startNs + UInt64($0 * 1e9) }
+        let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
+        var exited = Set<ProcessIdentity>()
         while true {
             let now = Clock.monotonicNs()
             if let deadlineNs, now >= deadlineNs { break }
             if StopSignals.received != nil { why = "interrupted"; break }
-            if session.allTargetsExited() { why = "every traced process exited"; break }
+            // A target that exits is said when it is seen (the trace goes on for the others);
+            // when none is left, the trace ends, whatever -d said.
+            for t in session.targets where !exited.contains(t) && t.hasExited {
+                exited.insert(t)
+                status.clear()
+                let name = session.processName(t.pid).map { " (\(TerminalText.sanitize($0)))" } ?? ""
+                Diagnostics.write("swoffcpu: pid \(t.pid)\(name) exited \(DurationFormat.format(ns: now - startNs)) into the trace\n")
+            }
+            if exited.count == session.targets.count {
+                why = "every traced process exited"
+                Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
+                break
+            }
             session.poll()
             status.update(elapsedNs: now - startNs, stats: session.stats())
             Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
@@ -54,7 +69,8 @@ struct TraceRunner {
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             Log.timed("stop: process snapshots taken again") {
-                for pid in session.tgids where !ProcFS.hasExited(pid) { resolver.snapshot(pid: pid) }
+                // Not a PID reused meanwhile by another process: its maps are not the target's.
+                for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
             }
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             for p in resolver.problems { Log.logger.info("symbolization: \(p)") }

@@ -98,7 +98,7 @@ struct BreakdownTableTests {
         #expect(short.split(separator: " ").prefix(3) == ["short-lived", "4250", "x"])
         #expect(!(try #require(line(text, startingWith: "worker-1 "))).contains(" x "))
         #expect(text.contains("x: exited during the window"))
-        #expect(text.contains("pid 99 helper (exited), 1 thread\n"))
+        #expect(text.contains("pid 99 helper (exited 5.00s into the window), 1 thread\n"))
         #expect(text.contains("pid 4242 server, 4 threads\n"))
         let totals = lines(text).filter { $0.hasPrefix("= total") }
         #expect(totals.count == 2)

@@ -46,7 +46,7 @@ public struct BreakdownTable: Sendable {
         var flagsUsed = false
         for process in report.processes {
             lines.append("")
-            lines.append(style(processLine(process), .bold))
+            lines.append(style(processLine(process, windowStartNs: report.windowStartNs), .bold))
             let shown: ArraySlice<ThreadRecord>
             let hidden: ArraySlice<ThreadRecord>
             if let limit = maxThreadsPerProcess, process.threads.count > max(limit, 0) {
@@ -160,11 +160,18 @@ public struct BreakdownTable: Sendable {
         return head + text + " and \(names.count - listed) more"
     }
 
-    private func processLine(_ process: ProcessReport) -> String {
+    private func processLine(_ process: ProcessReport, windowStartNs: UInt64) -> String {
         let comm = process.comm.isEmpty ? "?" : TerminalText.truncate(TerminalText.sanitize(process.comm), to: 40)
         let count = process.threads.count
         var line = "pid \(process.pid) \(comm)"
-        if process.exited { line += " (exited)" }
+        if process.exited {
+            // When: its last thread's end in the window.
+            if let end = process.threads.map(\.endNs).max() {
+                line += " (exited \(DurationFormat.format(ns: end - min(end, windowStartNs))) into the window)"
+            } else {
+                line += " (exited)"
+            }
+        }
         line += count == 0 ? ": no thread traced" : ", \(count) thread\(count == 1 ? "" : "s")"
         return line
     }

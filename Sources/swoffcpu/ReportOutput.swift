@@ -46,8 +46,8 @@ struct ReportOutput: Sendable {
     /// stream on stdout, they go to stderr.
     private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
                            _ targetDescription: String, toStderr: Bool) {
-        var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.threads,
-                                  target: targetDescription).render(report)
+        var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
+                                  target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
                 TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data))

@@ -172,3 +172,40 @@ struct BreakdownTableTests {
         #expect(TerminalText.sanitize("a\u{1B}[2Jb\nc\u{7F}") == "a?[2Jb?c?")
     }
 }
+
+@Suite("BreakdownTable: short-lived threads")
+struct BreakdownTableShortLivedTests {
+    /// A server whose requests each ran on a thread of their own (like python3 -m http.server).
+    static var report: TraceReport {
+        var threads = [ReportFixtures.thread(10, tgid: 10, comm: "python3", sleep: 5_000_000_000)]
+        for i in 0..<267 {
+            threads.append(ReportFixtures.thread(100 + Int32(i), tgid: 10, comm: "python3", runnable: 1_000, sleep: 2_000_000,
+                                                 startOffset: UInt64(i) * 10_000_000, length: 3_000_000,
+                                                 exited: true, born: true))
+        }
+        threads.append(ReportFixtures.thread(999, tgid: 10, comm: "lonely", sleep: 1_000, startOffset: 1_000,
+                                             length: 2_000, exited: true, born: true))
+        return TraceReport(windowStartNs: ReportFixtures.start, windowEndNs: ReportFixtures.start + ReportFixtures.window,
+                           processes: [ProcessReport(pid: 10, comm: "python3", exited: false, threads: threads)],
+                           lost: LostCounts())
+    }
+
+    /// Checks that threads of one name, each born and exited in the window, share one row with
+    /// their summed times, that a single such thread keeps its own row, and that the footnote
+    /// says how to list them.
+    @Test func groupedIntoOneRow() throws {
+        let text = BreakdownTable(maxThreadsPerProcess: 40).render(Self.report)
+        let rows = text.split(separator: "\n").map(String.init)
+        let group = try #require(rows.first { $0.hasPrefix("python3 ×267") })
+        #expect(group.contains(" * "))
+        // 267 × 3 ms of lifetime, 2 ms of it asleep each.
+        #expect(group.contains("534ms  66.7%"), "\(group)")
+        #expect(rows.contains { $0.hasPrefix("lonely") && $0.contains("999 x") })
+        #expect(rows.filter { $0.hasPrefix("python3 ") }.count == 2, "the main thread and the group")
+        #expect(text.contains("*: N threads of one name, each created and exited in the window (--threads all lists them)"))
+        #expect(rows.allSatisfy { TerminalText.width($0) <= BreakdownTable.maxLineWidth })
+        let all = BreakdownTable(groupShortLived: false).render(Self.report)
+        #expect(all.split(separator: "\n").filter { $0.hasPrefix("python3 ") }.count == 268)
+        #expect(!all.contains("×"))
+    }
+}

@@ -30,11 +30,43 @@ public struct BreakdownTable: Sendable {
     public var maxThreadsPerProcess: Int?
     /// What was traced, for the header ("pid 4242 (server)"). nil: the report's processes.
     public var target: String?
+    /// Threads of one name that were born and exited in the window (a thread per request, say)
+    /// shown as one row `name ×N` when there are at least two of them.
+    public var groupShortLived: Bool
 
-    public init(color: Bool = false, maxThreadsPerProcess: Int? = nil, target: String? = nil) {
+    public init(color: Bool = false, maxThreadsPerProcess: Int? = nil, target: String? = nil,
+                groupShortLived: Bool = true) {
         self.color = color
         self.maxThreadsPerProcess = maxThreadsPerProcess
         self.target = target
+        self.groupShortLived = groupShortLived
+    }
+
+    /// One row of a process: a thread, or short-lived threads of one name.
+    private enum Row {
+        case thread(ThreadRecord)
+        case shortLived(comm: String, threads: [ThreadRecord])
+    }
+
+    /// The process's rows in its threads' order, each group where its first thread was.
+    private func rows(_ threads: [ThreadRecord]) -> [Row] {
+        guard groupShortLived else { return threads.map { .thread($0) } }
+        var counts: [String: Int] = [:]
+        for t in threads where t.born && t.exited { counts[t.comm, default: 0] += 1 }
+        var groups: [String: [ThreadRecord]] = [:]
+        var order: [Row] = []
+        for t in threads {
+            if t.born && t.exited && counts[t.comm, default: 0] >= 2 {
+                if groups[t.comm] == nil { order.append(.shortLived(comm: t.comm, threads: [])) }
+                groups[t.comm, default: []].append(t)
+            } else {
+                order.append(.thread(t))
+            }
+        }
+        return order.map {
+            if case .shortLived(let comm, _) = $0 { return .shortLived(comm: comm, threads: groups[comm] ?? []) }
+            return $0
+        }
     }
 
     /// The whole table, lines ending in "\n".
@@ -43,20 +75,31 @@ public struct BreakdownTable: Sendable {
         lines.append(style(headerLine(report), .bold))
         lines.append(columnTitles.stateLine)
         lines.append(style(columnTitles.unitLine, .bold))
-        var flagsUsed = false
+        var flagsUsed = false, grouped = false
         for process in report.processes {
             lines.append("")
             lines.append(style(processLine(process, windowStartNs: report.windowStartNs), .bold))
-            let shown: ArraySlice<ThreadRecord>
-            let hidden: ArraySlice<ThreadRecord>
-            if let limit = maxThreadsPerProcess, process.threads.count > max(limit, 0) {
-                shown = process.threads.prefix(max(limit, 0))
-                hidden = process.threads.dropFirst(max(limit, 0))
+            let all = rows(process.threads)
+            let shown: ArraySlice<Row>
+            let hidden: ArraySlice<Row>
+            if let limit = maxThreadsPerProcess, all.count > max(limit, 0) {
+                shown = all.prefix(max(limit, 0))
+                hidden = all.dropFirst(max(limit, 0))
             } else {
-                shown = process.threads[...]
+                shown = all[...]
                 hidden = []
             }
-            for thread in shown {
+            for r in shown {
+                guard case .thread(let thread) = r else {
+                    guard case .shortLived(let comm, let threads) = r else { continue }
+                    grouped = true
+                    flagsUsed = true
+                    let name = TerminalText.truncate(TerminalText.sanitize(comm.isEmpty ? "?" : comm), to: 14)
+                    let left = TerminalText.padRight("\(name) ×\(threads.count)", to: 23) + " *"
+                    lines.append(row(left: left, times: threads.reduce(StateTimes()) { $0 + $1.times },
+                                     window: threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }, dim: true))
+                    continue
+                }
                 let flag = thread.exited ? "x" : thread.born ? "+" : " "
                 if flag != " " { flagsUsed = true }
                 let comm = thread.comm.isEmpty ? "?" : thread.comm
@@ -69,9 +112,15 @@ public struct BreakdownTable: Sendable {
                                  dim: thread.exited))
             }
             if !hidden.isEmpty {
-                let times = hidden.reduce(StateTimes()) { $0 + $1.times }
-                let window = hidden.reduce(UInt64(0)) { $0 &+ $1.windowNs }
-                let label = "… \(hidden.count) more thread\(hidden.count == 1 ? "" : "s")"
+                let threads = hidden.flatMap { r -> [ThreadRecord] in
+                    switch r {
+                    case .thread(let t): [t]
+                    case .shortLived(_, let ts): ts
+                    }
+                }
+                let times = threads.reduce(StateTimes()) { $0 + $1.times }
+                let window = threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }
+                let label = "… \(threads.count) more thread\(threads.count == 1 ? "" : "s")"
                 lines.append(row(left: TerminalText.padRight(label, to: Self.leftWidth), times: times, window: window))
             }
             if !process.threads.isEmpty {
@@ -83,6 +132,7 @@ public struct BreakdownTable: Sendable {
         if flagsUsed {
             lines.append("")
             lines.append("x: exited during the window   +: created during the window")
+            if grouped { lines.append("*: N threads of one name, each created and exited in the window (--threads all lists them)") }
         }
         let lost = lostLines(report.lost)
         if !lost.isEmpty {

@@ -12,6 +12,9 @@ public struct ResolvedTrace: Sendable {
     public var locks: LockReport?
     /// The traced processes as a user reads them: `mtx (pid 21875), …`.
     public var targetDescription: String
+    /// What this trace could not show and why (hidden kernel symbols, another user's process):
+    /// one sentence each.
+    public var degraded: [String] = []
 
     public init(report: TraceReport, stacks: SymbolizedStacks = SymbolizedStacks(), locks: LockReport? = nil,
                 targetDescription: String? = nil) {

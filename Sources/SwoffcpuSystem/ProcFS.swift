@@ -30,6 +30,14 @@ public enum ProcFS {
         return .success(out)
     }
 
+    /// The errno of opening `path` as a directory, or nil if it opens.
+    public static func directoryError(_ path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        close(fd)
+        return nil
+    }
+
     /// The thread-group id of a task (a process's PID, or the process a thread belongs to).
     public static func tgid(of tid: Int32) -> Int32? {
         guard let status = read("/proc/\(tid)/status") else { return nil }

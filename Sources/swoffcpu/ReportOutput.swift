@@ -27,7 +27,7 @@ struct ReportOutput: Sendable {
             .contains("-")
         var files: [@Sendable () throws -> Void] = []
         if let path = output.json {
-            files.append { try writeJSON(report, symbolized, lockReport, to: path) }
+            files.append { try writeJSON(trace, to: path) }
         }
         if stacks.folded != nil || stacks.flamegraph != nil {
             files.append { try writeStacks(report, symbolized, targetDescription) }
@@ -63,12 +63,9 @@ struct ReportOutput: Sendable {
         if toStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
     }
 
-    private func writeJSON(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                           to path: String) throws {
+    private func writeJSON(_ trace: ResolvedTrace, to path: String) throws {
         try Log.timed("report: JSON written") {
-            var extra = report.stacks.map { StackJSON.members(symbolized, sampling: $0) } ?? JSONObject()
-            if let lockReport { for m in LockJSON.members(lockReport).members { extra[m.key] = m.value } }
-            let json = ReportJSON(report: report, extraMembers: extra)
+            let json = ReportJSON(trace: trace)
             try AtomicFile.write(to: path) { write in try json.write(to: write) }
         }
     }

@@ -26,6 +26,9 @@ struct TraceRunner {
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
         let session = try TraceSession(options: options)
+        // Said now, before a long trace, not found out from [unknown] frames after it.
+        let degraded = Preflight.degradations(pids: session.tgids)
+        for d in degraded { Diagnostics.write("swoffcpu: warning: \(d)\n") }
         if let failure = session.seedUserStacksFailure {
             Log.logger.warning("threads off-CPU since before the trace keep no user stack here: the kernel refused that walk (\(failure); -v for the verifier's log)")
         }
@@ -79,7 +82,9 @@ struct TraceRunner {
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
         // any more while the outputs are written.
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
-        return ResolvedTrace(report: report, stacks: symbolized, locks: locks)
+        var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
+        trace.degraded = degraded
+        return trace
     }
 }
 

@@ -58,9 +58,11 @@ import SwoffcpuSystem
     }
 
     @Test func reportJSON() throws {
-        var extra = StackJSON.members(Self.stacks, sampling: Self.sampling)
-        for m in LockJSON.members(lockReport()).members { extra[m.key] = m.value }
-        let json = ReportJSON(report: ReportFixtures.sample, extraMembers: extra)
+        var report = ReportFixtures.sample
+        report.stacks = Self.sampling
+        var trace = ResolvedTrace(report: report, stacks: Self.stacks, locks: lockReport())
+        trace.degraded = ["kernel frames unnamed: /proc/kallsyms hides its addresses (kernel.kptr_restrict=2)"]
+        let json = ReportJSON(trace: trace)
         // What the CLI writes: the streamed form, which must equal the rendered one.
         var written: [UInt8] = []
         json.write { written += $0 }

@@ -227,3 +227,36 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests.Lifecycle {
+    /// Checks that hidden kernel symbols are said at the start, on stderr and in the JSON, and
+    /// that the trace still runs.
+    @Test func hiddenKernelSymbolsSaid() throws {
+        let w = try Workload("parked")
+        defer { w.stop() }
+        let dir = try Self.scratch("kptr")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let saved = try Procfs.readString("/proc/sys/kernel/kptr_restrict").trimmingSuffix("\n")
+        try "2".write(toFile: "/proc/sys/kernel/kptr_restrict", atomically: false, encoding: .utf8)
+        defer { try? saved.write(toFile: "/proc/sys/kernel/kptr_restrict", atomically: false, encoding: .utf8) }
+        let r = try ShellRun.run("'\(try swoffcpuBinary())' -p \(w.pid) -d 0.5 --json '\(dir)/r.json'")
+        #expect(r.code == 0, "\(r.stderr)")
+        let said = "swoffcpu: warning: kernel frames unnamed: /proc/kallsyms hides its addresses (kernel.kptr_restrict=2)"
+        #expect(r.stderr.contains(said + "\n"), "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any]
+        #expect((json?["degraded"] as? [String])?.first?.hasPrefix("kernel frames unnamed") == true)
+    }
+
+    /// Checks that a user with CAP_BPF and CAP_PERFMON but not root is told, at the start, that
+    /// a root-owned target's user frames will be unnamed, and the trace still runs.
+    @Test func anotherUsersProcessSaid() throws {
+        let w = try Workload("parked")
+        defer { w.stop() }
+        let r = try ShellRun.run("setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+bpf,+perfmon"
+                                 + " --ambient-caps=+bpf,+perfmon '\(try swoffcpuBinary())' -p \(w.pid) -d 0.5")
+        #expect(r.stderr.contains("swoffcpu: warning: user frames of pid \(w.pid) cut short and unnamed: its files (/proc/\(w.pid)/root) are not readable"),
+                "\(r.stderr)")
+        #expect(r.stderr.contains("and no CAP_SYSLOG)") || !r.stderr.contains("kernel frames unnamed"))
+        #expect(r.code == 0 || r.stderr.contains("swoffcpu: error:"), "\(r.stderr)")
+    }
+}

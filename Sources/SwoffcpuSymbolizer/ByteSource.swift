@@ -84,10 +84,26 @@ final class FileByteSource: ByteSource {
     let size: UInt64
     let identity: FileIdentity
 
-    init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens a file of the tracer's (a host debug directory, /proc/PID/map_files/…). Only a
+    /// regular file is read; a FIFO or a terminal there is not waited on or adopted.
+    convenience init(path: String) throws {
+        let fd = open(path, TargetFiles.readFlags)
         if fd < 0 { throw SymbolizerError.io(path: path, errno: errno) }
+        try self.init(fd: fd, path: path)
+    }
+
+    /// Opens `path` as the traced process sees it, inside its root directory `root`
+    /// (/proc/PID/root): no symlink leads out of it (`TargetFiles.open`).
+    convenience init(path: String, inRoot root: String) throws {
+        let shown = root + path
+        let fd = TargetFiles.open(path, inRoot: root)
+        if fd < 0 { throw SymbolizerError.io(path: shown, errno: errno) }
+        try self.init(fd: fd, path: shown)
+    }
+
+    /// Takes `fd` (closed on failure).
+    init(fd: Int32, path: String) throws {
+        self.path = path
         var st = stat()
         if fstat(fd, &st) != 0 {
             let e = errno
@@ -147,13 +163,18 @@ func readWholeFile(_ path: String, limit: Int = 1 << 30) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw SymbolizerError.io(path: path, errno: errno) }
     defer { close(fd) }
+    return try readAll(fd: fd, path: path, limit: limit)
+}
+
+/// Reads `fd` until EOF (or past `limit` bytes).
+func readAll(fd: Int32, path: String, limit: Int) throws(SymbolizerError) -> [UInt8] {
     var out: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
         let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
-            throw SymbolizerError.io(path: path, errno: errno)
+            throw .io(path: path, errno: errno)
         }
         if n == 0 { break }
         out.append(contentsOf: chunk[0..<n])

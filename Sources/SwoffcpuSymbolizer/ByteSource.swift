@@ -85,10 +85,26 @@ final class FileByteSource: ByteSource {
     let size: UInt64
     let identity: FileIdentity
 
-    init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens a file of the tracer's (a host debug directory, /proc/PID/map_files/…). Only a
+    /// regular file is read; a FIFO or a terminal there is not waited on or adopted.
+    convenience init(path: String) throws {
+        let fd = open(path, TargetFiles.readFlags)
         if fd < 0 { throw SymbolizerError.io(path: path, errno: errno) }
+        try self.init(fd: fd, path: path)
+    }
+
+    /// Opens `path` as the traced process sees it, inside its root directory `root`
+    /// (/proc/PID/root): no symlink leads out of it (`TargetFiles.open`).
+    convenience init(path: String, inRoot root: String) throws {
+        let shown = root + path
+        let fd = TargetFiles.open(path, inRoot: root)
+        if fd < 0 { throw SymbolizerError.io(path: shown, errno: errno) }
+        try self.init(fd: fd, path: shown)
+    }
+
+    /// Takes `fd` (closed on failure).
+    init(fd: Int32, path: String) throws {
+        self.path = path
         var st = stat()
         if fstat(fd, &st) != 0 {
             let e = errno
@@ -145,9 +161,17 @@ final class FileByteSource: ByteSource {
 /// Reads a whole file with a read loop until EOF (`ProcFS.readBytes`). Needed for procfs, whose
 /// files report size 0 and which Foundation's String(contentsOfFile:) may truncate.
 func readWholeFile(_ path: String, limit: Int = 1 << 30) throws -> [UInt8] {
-    switch ProcFS.readBytes(path, limit: limit) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw SymbolizerError.io(path: path, errno: errno) }
+    defer { close(fd) }
+    return try readAll(fd: fd, path: path, limit: limit)
+}
+
+/// Reads `fd` until EOF (or past `limit` bytes): `ProcFS.readAll`, the one read loop.
+func readAll(fd: Int32, path: String, limit: Int) throws(SymbolizerError) -> [UInt8] {
+    switch ProcFS.readAll(fd: fd, limit: limit) {
     case .success(let bytes): return bytes
-    case .failure(let e): throw SymbolizerError.io(path: path, errno: e.errno)
+    case .failure(let e): throw .io(path: path, errno: e.errno)
     }
 }
 

@@ -104,6 +104,9 @@ public enum SymbolizerError: Error, Equatable, Sendable, CustomStringConvertible
     /// `/proc/kallsyms` shows only zero addresses (kptr_restrict, not root).
     case kernelAddressesHidden
     case malformedInput(what: String, reason: String)
+    /// A file the traced process named that is not used: a JIT map not owned by its user or
+    /// root, or not a regular file (docs/symbolization.md).
+    case untrusted(path: String, why: String)
 
     public var description: String {
         switch self {
@@ -114,6 +117,7 @@ public enum SymbolizerError: Error, Equatable, Sendable, CustomStringConvertible
         case .malformedELF(let path, let reason): return "\(path): malformed ELF: \(reason)"
         case .kernelAddressesHidden: return "/proc/kallsyms addresses are hidden (kptr_restrict; run as root)"
         case .malformedInput(let what, let reason): return "\(what): \(reason)"
+        case .untrusted(let path, let why): return "\(path): not used: \(why)"
         }
     }
 }

@@ -97,10 +97,15 @@ public final class Symbolizer: @unchecked Sendable {
         }
         var perfMap = SymbolTable.empty
         if options.usePerfMaps {
-            for path in perfMapPaths(pid: pid) {
-                if let b = try? readWholeFile(path) {
-                    perfMap = PerfMap.parse(b)
+            let uids = TargetFiles.uids(pid: pid)
+            for (root, path) in perfMapPaths(pid: pid) {
+                do {
+                    perfMap = PerfMap.parse(try TargetFiles.readPerfMap(path, inRoot: root, uids: uids))
                     break
+                } catch .untrusted(let path, let why) {
+                    problems.append(SymbolizerError.untrusted(path: path, why: why).description)
+                } catch {
+                    continue // none there
                 }
             }
         }
@@ -114,19 +119,21 @@ public final class Symbolizer: @unchecked Sendable {
 
     // MARK: - Files
 
-    private func perfMapPaths(pid: Int32) -> [String] {
-        var paths = ["/tmp/perf-\(pid).map"]
+    /// The JIT map's places, as (root to open it in, path): the target's root first.
+    private func perfMapPaths(pid: Int32) -> [(root: String?, path: String)] {
+        var paths: [(root: String?, path: String)] = [(nil, "/tmp/perf-\(pid).map")]
         // A process in a PID namespace writes /tmp/perf-<its own pid>.map in its own mount namespace.
         if let status = try? readWholeFile("/proc/\(pid)/status"),
            let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
            let last = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last, let nspid = Int32(last) {
-            paths.insert("/proc/\(pid)/root/tmp/perf-\(nspid).map", at: 0)
+            paths.insert(("/proc/\(pid)/root", "/tmp/perf-\(nspid).map"), at: 0)
         }
         return paths
     }
 
-    /// Opens the file behind a mapping: /proc/PID/root/<path> when its dev/inode match the
-    /// mapping, else /proc/PID/map_files/<start>-<end> (deleted or replaced files).
+    /// Opens the file behind a mapping: <path> inside /proc/PID/root (symlinks resolved in
+    /// the target's root, `TargetFiles`) when its dev/inode match the mapping, else
+    /// /proc/PID/map_files/<start>-<end> (deleted or replaced files).
     private func openMapped(pid: Int32, entry e: MapEntry) throws -> FileByteSource {
         let mapFiles = "/proc/\(pid)/map_files/\(String(e.start, radix: 16))-\(String(e.end, radix: 16))"
         if e.deleted {
@@ -135,7 +142,7 @@ public final class Symbolizer: @unchecked Sendable {
         let rooted = "/proc/\(pid)/root\(e.path)"
         var firstError: Error? = nil
         do {
-            let f = try FileByteSource(path: rooted)
+            let f = try FileByteSource(path: e.path, inRoot: "/proc/\(pid)/root")
             let id = f.identity
             let devMatches = ProcMaps.devMajor(id.dev) == e.devMajor && ProcMaps.devMinor(id.dev) == e.devMinor
             if id.inode == e.inode && devMatches { return f }
@@ -212,31 +219,39 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// Separate debug files: by build-id under each debug directory, then by .gnu_debuglink
     /// next to the binary, in its .debug/ subdirectory, and under each debug directory. Each
-    /// path is tried as is and under /proc/PID/root.
+    /// path is tried under /proc/PID/root (inside the target's root, `TargetFiles`), and the
+    /// debug directories' paths also as they are: those are the tracer's own. A path the
+    /// target's binary chose (beside it, or an absolute debuglink) is not opened outside its
+    /// root: a debuglink of `/dev/watchdog` must not open the tracer's.
     private func findDebugFile(for image: ELFImage, mainIdentity: FileIdentity, originalPath: String,
                                pid: Int32?) -> (ELFImage, String)? {
-        var candidates: [String] = []
+        // (path, whether the tracer may open it as is: a debug directory's)
+        var candidates: [(path: String, host: Bool)] = []
         if let id = image.buildID, id.count >= 2 {
             let h = id.map { String(format: "%02x", $0) }.joined()
             let rel = "/.build-id/\(h.prefix(2))/\(h.dropFirst(2)).debug"
-            for dir in options.debugDirectories { candidates.append(dir + rel) }
+            for dir in options.debugDirectories { candidates.append((dir + rel, true)) }
         }
         if let link = image.debugLink, !link.name.contains("/") || link.name.hasPrefix("/") {
             if link.name.hasPrefix("/") {
-                candidates.append(link.name)
+                candidates.append((link.name, false))
             } else {
                 let dir = dirname(originalPath)
-                candidates.append("\(dir)/\(link.name)")
-                candidates.append("\(dir)/.debug/\(link.name)")
-                for d in options.debugDirectories { candidates.append("\(d)\(dir)/\(link.name)") }
+                candidates.append(("\(dir)/\(link.name)", false))
+                candidates.append(("\(dir)/.debug/\(link.name)", false))
+                for d in options.debugDirectories { candidates.append(("\(d)\(dir)/\(link.name)", true)) }
             }
         }
         var tried = Set<String>()
         for c in candidates {
-            var paths = [c]
-            if let pid, !c.hasPrefix("/proc/") { paths.append("/proc/\(pid)/root\(c)") }
-            for p in paths where tried.insert(p).inserted {
-                guard let f = try? FileByteSource(path: p) else { continue }
+            // (root, path): nil root for the tracer's own path.
+            var paths: [(root: String?, path: String)] = []
+            if c.host || pid == nil { paths.append((nil, c.path)) }
+            if let pid, !c.path.hasPrefix("/proc/") { paths.append(("/proc/\(pid)/root", c.path)) }
+            for (root, path) in paths where tried.insert((root ?? "") + path).inserted {
+                let p = (root ?? "") + path
+                guard let f = try? (root.map { try FileByteSource(path: path, inRoot: $0) } ?? FileByteSource(path: path))
+                else { continue }
                 if f.identity.dev == mainIdentity.dev && f.identity.inode == mainIdentity.inode { continue }
                 guard let dbg = try? ELFImage(source: f, path: p), dbg.hasSymtab else { continue }
                 if let want = image.buildID, let have = dbg.buildID {

@@ -15,13 +15,23 @@ public enum ProcFS {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(ProcFSError(operation: "open", path: path, errno: errno)) }
         defer { close(fd) }
+        return readAll(fd: fd, limit: limit).mapError { ProcFSError(operation: "read", path: path, errno: $0.errno) }
+    }
+
+    /// A failed read(2): its errno.
+    public struct ReadError: Error, Sendable {
+        public var errno: Int32
+    }
+
+    /// Reads an open file until EOF (stopping once past `limit`), retrying on EINTR; or the errno.
+    public static func readAll(fd: Int32, limit: Int = 1 << 30) -> Result<[UInt8], ReadError> {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return .failure(ProcFSError(operation: "read", path: path, errno: errno))
+                return .failure(ReadError(errno: errno))
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])

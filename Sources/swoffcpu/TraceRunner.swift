@@ -76,7 +76,8 @@ struct TraceRunner {
                 for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
             }
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
-            for p in resolver.problems { Log.logger.info("symbolization: \(p)") }
+            // Paths in the problems are the traced program's: no raw control characters on stderr.
+            for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed

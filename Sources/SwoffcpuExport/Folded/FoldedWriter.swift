@@ -118,14 +118,15 @@ public struct FoldedWriter: Sendable {
     }
 
     /// Makes `name` safe as a folded frame: `;` becomes `:` (as stackcollapse-perf.pl does), line
-    /// breaks, tabs and other control characters become spaces, leading and trailing whitespace goes,
+    /// breaks (LF, CR, VT, FF, NEL, U+2028, U+2029), tabs and every other control character (C0,
+    /// DEL, C1) become spaces, leading and trailing whitespace goes,
     /// a whitespace before a trailing number becomes `_` (else flamegraph.pl would read `f 12 34`
     /// as a differential line), and an empty name becomes `[unknown]`.
     public static func sanitize(frame name: String) -> String {
         func replacement(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
             switch scalar.value {
             case 0x3B: ":"
-            case 0..<0x20, 0x7F, 0x85, 0x2028, 0x2029: " "
+            case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029: " "
             default: nil
             }
         }

@@ -85,25 +85,49 @@ public indirect enum JSONValue: Equatable, Sendable {
         out += repeatElement(UInt8(ascii: " "), count: 2 * level)
     }
 
-    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped.
+    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped. Beyond
+    /// what RFC 8259 asks (C0), DEL, the C1 controls (U+009B is a one-character CSI on some
+    /// terminals) and U+2028/U+2029 (line breaks to JavaScript and some editors) are written as
+    /// `\u` escapes too, so a JSON file printed on a terminal shows a traced program's names
+    /// inert. Swift strings hold no lone surrogates, and names decoded from the kernel or files
+    /// have U+FFFD for invalid UTF-8: the output is always valid UTF-8.
     static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += #"\""#.utf8
-            case UInt8(ascii: "\\"): out += #"\\"#.utf8
-            case UInt8(ascii: "\n"): out += #"\n"#.utf8
-            case UInt8(ascii: "\r"): out += #"\r"#.utf8
-            case UInt8(ascii: "\t"): out += #"\t"#.utf8
-            case 0x08: out += #"\b"#.utf8
-            case 0x0C: out += #"\f"#.utf8
-            case 0..<0x20:
-                let hex = String(byte, radix: 16)
-                out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
-            default: out.append(byte)
+        // DEL is 0x7F; the C1 controls are C2 80…C2 9F; U+2028/U+2029 E2 80 A8/A9.
+        if s.utf8.contains(where: { $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) {
+            for scalar in s.unicodeScalars {
+                switch scalar.value {
+                case 0..<0x7F: writeASCII(UInt8(scalar.value), to: &out)
+                case 0x7F...0x9F, 0x2028, 0x2029: writeUnicodeEscape(scalar.value, to: &out)
+                default: out += String(scalar).utf8
+                }
             }
+        } else {
+            for byte in s.utf8 { writeASCII(byte, to: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// One byte of a string literal: ASCII escaped as needed, any other byte (of a UTF-8
+    /// sequence) as is.
+    @inline(__always)
+    private static func writeASCII(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): out += #"\""#.utf8
+        case UInt8(ascii: "\\"): out += #"\\"#.utf8
+        case UInt8(ascii: "\n"): out += #"\n"#.utf8
+        case UInt8(ascii: "\r"): out += #"\r"#.utf8
+        case UInt8(ascii: "\t"): out += #"\t"#.utf8
+        case 0x08: out += #"\b"#.utf8
+        case 0x0C: out += #"\f"#.utf8
+        case 0..<0x20: writeUnicodeEscape(UInt32(byte), to: &out)
+        default: out.append(byte)
+        }
+    }
+
+    private static func writeUnicodeEscape(_ value: UInt32, to out: inout [UInt8]) {
+        let hex = String(value, radix: 16)
+        out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
     }
 }
 

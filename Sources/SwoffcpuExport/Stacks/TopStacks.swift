@@ -101,11 +101,13 @@ public struct TopStacks: Sendable {
             let distinct = counts[state] ?? rows.count
             out += fit("Top off-CPU stacks: \(Self.title(state)), \(DurationFormat.format(ns: total)) in all") + "\n"
             for (i, row) in rows.prefix(top).enumerated() {
-                let who = row.threads.count == 1 ? row.threads[0]
-                    : "\(row.threads.count) threads: " + row.threads.prefix(3).joined(separator: ", ")
+                // Thread and frame names come from the traced program: sanitized for the terminal.
+                let who = row.threads.count == 1 ? TerminalText.sanitize(row.threads[0])
+                    : "\(row.threads.count) threads: "
+                        + row.threads.prefix(3).map(TerminalText.sanitize).joined(separator: ", ")
                         + (row.threads.count > 3 ? ", …" : "")
                 out += fit("  #\(i + 1)  \(pad(DurationFormat.format(ns: row.ns), 6))  \(pad(DurationFormat.percent(row.ns, of: total), 6))  \(who)") + "\n"
-                for line in frameLines(row) { out += fit("        " + line) + "\n" }
+                for line in frameLines(row) { out += fit("        " + TerminalText.sanitize(line)) + "\n" }
             }
             if distinct > top { out += "  … \(distinct - top) more stacks (--top N, or --folded FILE for all)\n" }
             out += "\n"

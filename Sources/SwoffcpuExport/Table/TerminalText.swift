@@ -23,19 +23,29 @@ public enum TerminalText {
         return String(out)
     }
 
-    /// `text` with control characters (which could move the cursor or start escape sequences)
-    /// replaced by "?": names come from the traced programs.
+    /// `text` safe to print on a terminal: every character that could move the cursor, start an
+    /// escape sequence or reorder what follows is replaced by "?". Those are the C0 controls
+    /// (ESC, newline, carriage return, backspace, NUL…), DEL, the C1 controls U+0080–U+009F
+    /// (U+009B is a one-character CSI on some terminals), the line and paragraph separators,
+    /// and the bidirectional controls (U+061C, U+200E, U+200F, the embeddings and overrides
+    /// U+202A–U+202E, the isolates U+2066–U+2069: "Trojan Source" reordering). Thread names,
+    /// symbol names, lock names and file paths come from the traced programs: every text report
+    /// line that shows one passes it through here (docs/report-table.md). Invalid UTF-8 never
+    /// reaches this far: names are decoded with U+FFFD for bad bytes.
     public static func sanitize(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
         var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control, .lineSeparator, .paragraphSeparator:
-                out.append("?")
-            default:
-                out.append(scalar)
-            }
-        }
+        for scalar in text.unicodeScalars { out.append(isUnsafe(scalar) ? "?" : scalar) }
         return String(out)
+    }
+
+    /// Whether `sanitize` replaces `scalar`.
+    public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value >= 0x20 && scalar.value < 0x7F { return false } // printable ASCII, the common case
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return scalar.properties.isBidiControl
+        }
     }
 
     /// `text` cut to at most `columns` columns, ending in "…" when cut.

@@ -88,7 +88,7 @@ extension ProcessSymbols {
         let n = Int(min(7, address - e.start))
         guard n >= 2 else { return false }
         var code = readProcessMemory(pid: pid, address: address - UInt64(n), count: n)
-        if code == nil, e.isFileBacked, let f = try? FileByteSource(path: e.path) {
+        if code == nil, e.isFileBacked, let f = try? FileByteSource(path: e.path, mappedBy: e) {
             code = f.read((address - UInt64(n) - e.start) &+ e.offset, n)
         }
         guard let code else { return false }

@@ -3,7 +3,8 @@
  * The one header shared by the BPF programs (bpf/swoffcpu.bpf.c) and the Swift
  * loader (imported through Sources/CSwoffcpuShims). Everything that crosses the
  * kernel/user boundary is defined here, with fixed-width __u32/__u64 fields, so
- * both sides agree on every byte. Kernel-only state stays in the .bpf.c file.
+ * both sides agree on every byte. Kernel-only state stays in the kernel side's
+ * files (bpf/swoffcpu.bpf.c and the headers it includes, bpf/<concern>.bpf.h).
  */
 #ifndef SWOFFCPU_H
 #define SWOFFCPU_H
@@ -13,6 +14,11 @@
 #endif
 
 #define SWOFFCPU_COMM_LEN 16
+
+/* Processes the kernel side can drop on a compare of their tgid, before the
+ * task-storage lookup (`fast_tgids` in bpf/task.bpf.h). With more targets, the
+ * loader leaves that filter empty. */
+#define SWOFFCPU_FAST_TGIDS 8
 
 /*
  * Thread states. The order is part of the record layout: ns[] is indexed by it.
@@ -59,7 +65,7 @@ struct swoffcpu_thread_rec {
 /*
  * Stacks. A stack is stored once in `user_stacks` or `kernel_stacks`, keyed by a hash of its frames;
  * time is summed in `stack_time` per (thread, state, user stack, kernel stack).
- * Stack walks are sampled (see bpf/swoffcpu.bpf.c): a walked interval counts
+ * Stack walks are sampled (see bpf/stacks.bpf.h): a walked interval counts
  * `weight` times, so the sums are unbiased estimates; user space rescales them
  * per (thread, state) to the exact totals of the thread record.
  */

@@ -3,7 +3,7 @@
 # libbpf-tools' offcputime), the BPF programs' cost per event, and scale
 # (10,000 threads, thread churn, 100,000 stacks). Root; a few minutes
 # (--quick: about one). Prints a markdown report and saves it under out/.
-#   scripts/bench.sh [--quick] [--rounds N] [--loops N] [--help]
+#   scripts/bench.sh [--quick] [--rounds N] [--loops N] [--compare OTHER_SWOFFCPU] [--help]
 # What the numbers mean: docs/performance.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

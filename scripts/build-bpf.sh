@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles bpf/swoffcpu.bpf.c into a CO-RE object and generates its libbpf
-# skeleton, Sources/CSwoffcpuShims/swoffcpu.skel.h, which is committed: the
+# Compiles bpf/swoffcpu.bpf.c (with the bpf/*.bpf.h it includes: one object)
+# into a CO-RE object and generates its libbpf skeleton, Sources/CSwoffcpuShims/swoffcpu.skel.h, which is committed: the
 # skeleton embeds the object, so the swoffcpu binary carries its BPF programs
 # and needs nothing beside it. Needs clang (Swift's own has the BPF target) and
 # bpftool (Debian: bpftool).
@@ -16,7 +16,17 @@ trap 'rm -rf "$out"' EXIT
 "$CLANG" -target bpf -g -O2 -D__TARGET_ARCH_x86 -mcpu=v3 \
     -Wall -Werror -Wno-unused-function \
     -I bpf -I bpf/vmlinux/x86 -ffile-prefix-map="$PWD"=. \
+    -MD -MF "$out/deps" \
     -c bpf/swoffcpu.bpf.c -o "$out/swoffcpu.bpf.o"
+# The object is rebuilt from every source each time, so --check sees a change in
+# any header it includes. A header in bpf/ that it does not include would escape
+# the check (and be dead code): refuse it.
+for h in bpf/*.h; do
+    if ! grep -qE "(^|[ /])${h#bpf/}( |$)" "$out/deps"; then
+        echo "build-bpf: $h is not included by bpf/swoffcpu.bpf.c" >&2
+        exit 1
+    fi
+done
 # -ffile-prefix-map: BTF line info names the source files; without it the object
 # (and so the committed skeleton) would depend on where the repository is cloned.
 # DWARF is only needed to build CO-RE relocations; BTF (.BTF, .BTF.ext) stays.

@@ -83,48 +83,57 @@ struct swoffcpu_bpf *swoffcpu_open(int *err)
 	return skel;
 }
 
-int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg)
+int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_load_plan *plan)
 {
+	const uint32_t max_fast = sizeof(skel->rodata->fast_tgids) / sizeof(skel->rodata->fast_tgids[0]);
+	const struct {
+		struct bpf_program *prog;
+		uint32_t load;
+	} programs[] = {
+		{ skel->progs.on_switch, plan->autoload.on_switch },
+		{ skel->progs.on_waking, plan->autoload.on_waking },
+		{ skel->progs.on_wakeup, plan->autoload.on_wakeup },
+		{ skel->progs.on_fork, plan->autoload.on_fork },
+		{ skel->progs.seed_threads, plan->autoload.seed_threads },
+		{ skel->progs.seed_user_stacks, plan->autoload.seed_user_stacks },
+		{ skel->progs.dump_threads, plan->autoload.dump_threads },
+	};
+	const struct {
+		struct bpf_map *map;
+		uint32_t entries;
+	} maps[] = {
+		{ skel->maps.user_stacks, plan->max_entries.user_stacks },
+		{ skel->maps.kernel_stacks, plan->max_entries.kernel_stacks },
+		{ skel->maps.user_leaves, plan->max_entries.user_leaves },
+		{ skel->maps.stack_time, plan->max_entries.stack_time },
+		{ skel->maps.lock_waits, plan->max_entries.lock_waits },
+		{ skel->maps.lock_wakers, plan->max_entries.lock_wakers },
+	};
 	int err;
 
-	skel->rodata->follow_threads = cfg->follow_threads;
-	skel->rodata->filter_tids = cfg->filter_tids;
-	skel->rodata->walk_user = cfg->walk_user;
-	skel->rodata->walk_kernel = cfg->walk_kernel;
-	skel->rodata->walk_period_ns = cfg->walk_period_ns;
-	skel->rodata->walk_one_in = cfg->walk_one_in ? cfg->walk_one_in : 1;
-	/* More processes than the fast filter holds: the storage lookup alone decides. */
-	if (cfg->n_tgids <= sizeof(skel->rodata->fast_tgids) / sizeof(skel->rodata->fast_tgids[0])) {
-		for (uint32_t i = 0; i < cfg->n_tgids; i++)
-			skel->rodata->fast_tgids[i] = cfg->tgids[i];
-		skel->rodata->n_fast_tgids = cfg->n_tgids;
+	if (plan->n_fast_tgids > max_fast)
+		return -E2BIG;
+	skel->rodata->follow_threads = plan->follow_threads;
+	skel->rodata->filter_tids = plan->filter_tids;
+	skel->rodata->walk_user = plan->walk_user;
+	skel->rodata->walk_kernel = plan->walk_kernel;
+	skel->rodata->walk_period_ns = plan->walk_period_ns;
+	skel->rodata->walk_one_in = plan->walk_one_in;
+	skel->rodata->queue_clock = plan->queue_clock;
+	for (uint32_t i = 0; i < plan->n_fast_tgids; i++)
+		skel->rodata->fast_tgids[i] = plan->fast_tgids[i];
+	skel->rodata->n_fast_tgids = plan->n_fast_tgids;
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		err = bpf_program__set_autoload(programs[i].prog, programs[i].load != 0);
+		if (err)
+			return err;
 	}
-	/* sched_waking only names the releasers of walked futex waits: without stack
-	 * walks it is not loaded, which spares a program run at every wakeup of the
-	 * machine (about 50 ns, traced or not). */
-	if (!cfg->walk_user && !cfg->walk_kernel)
-		bpf_program__set_autoload(skel->progs.on_waking, false);
-	/* With the kernel's run-queue clocks (CONFIG_SCHED_INFO, which is what gives
-	 * /proc/PID/schedstat), wakeups are timed at switch-in and sched_wakeup is not
-	 * loaded: one program run less at every wakeup of the machine. */
-	skel->rodata->queue_clock = access("/proc/self/schedstat", F_OK) == 0;
-	if (skel->rodata->queue_clock)
-		bpf_program__set_autoload(skel->progs.on_wakeup, false);
-	if (!cfg->seed_user_stacks)
-		bpf_program__set_autoload(skel->progs.seed_user_stacks, false);
-	err = bpf_map__set_max_entries(skel->maps.user_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
-	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.kernel_stacks, cfg->max_stacks ? cfg->max_stacks : 1);
-	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.user_leaves, cfg->max_stacks ? cfg->max_stacks : 1);
-	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.lock_waits, cfg->max_locks ? cfg->max_locks : 1);
-	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.lock_wakers, cfg->max_locks ? cfg->max_locks : 1);
-	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.stack_time,
-					       cfg->max_stack_time ? cfg->max_stack_time : 1);
-	return err;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		err = bpf_map__set_max_entries(maps[i].map, maps[i].entries);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int swoffcpu_load(struct swoffcpu_bpf *skel)

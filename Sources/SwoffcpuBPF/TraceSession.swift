@@ -18,14 +18,12 @@ public struct TraceOptions: Sendable {
     public var kernelStacks: Bool = true
     /// Walk the stacks at every switch-out instead of sampling.
     public var allStacks: Bool = false
-    /// Sampling: within `walkPeriodNs` of a thread's last walk, 1 switch-out in `walkOneIn` is walked.
+    /// Sampling: within 10 ms of a thread's last walk (`LoadPlan.walkPeriodNs`), 1
+    /// switch-out in `walkOneIn` is walked.
     public var walkOneIn: UInt32 = 64
-    public var walkPeriodNs: UInt64 = 10_000_000
-    /// Entries of the kernel's stack maps; nil: sized from the targets' thread count.
+    /// Entries of the kernel's stack maps; nil: sized from the targets' thread count
+    /// (`LoadPlan`, which sizes every other map too).
     public var maxStacks: UInt32?
-    public var maxStackTime: UInt32?
-    /// Entries of the kernel's lock maps; nil: sized from the targets' thread count.
-    public var maxLocks: UInt32?
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -65,8 +63,12 @@ public final class TraceSession {
     private(set) public var windowStartNs: UInt64 = 0
     /// Why the sleepable seed walk of user stacks could not be loaded (the rest was), if so.
     public private(set) var seedUserStacksFailure: BPFError?
-    /// Entries of the kernel's stack maps, as configured.
-    public private(set) var mapSizes: (stacks: UInt32, stackTime: UInt32, locks: UInt32) = (0, 0, 0)
+    /// What was loaded: programs, settings, map sizes (the plan the kernel accepted).
+    public private(set) var plan: LoadPlan
+    /// Entries of the kernel's stack, stack-time and lock maps, as loaded.
+    public var mapSizes: (stacks: UInt32, stackTime: UInt32, locks: UInt32) {
+        (plan.mapSizes.userStacks, plan.mapSizes.stackTime, plan.mapSizes.lockWaits)
+    }
     private var started = false
     private var stopped = false
 
@@ -89,37 +91,19 @@ public final class TraceSession {
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
         let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
-        let sizes = Self.mapSizes(threads: threads, options: options)
-        self.mapSizes = sizes
-        let tgidList = tgids.map { UInt32(bitPattern: $0) }
-        /// Opens, configures and loads; with `optional` off, the programs that only add
-        /// detail (the sleepable seed walk of user stacks) are left out.
-        func load(optional: Bool) -> (OpaquePointer?, Int32) {
-            var err: Int32 = 0
-            guard let skel = swoffcpu_open(&err) else { return (nil, err) }
-            err = tgidList.withUnsafeBufferPointer { list in
-                var config = swoffcpu_config(
-                    follow_threads: options.tids.isEmpty ? 1 : 0, filter_tids: options.tids.isEmpty ? 0 : 1,
-                    walk_user: options.userStacks ? 1 : 0, walk_kernel: options.kernelStacks ? 1 : 0,
-                    walk_period_ns: options.walkPeriodNs, walk_one_in: options.allStacks ? 1 : max(1, options.walkOneIn),
-                    max_stacks: sizes.stacks, max_stack_time: sizes.stackTime, max_locks: sizes.locks,
-                    n_tgids: UInt32(list.count), tgids: list.baseAddress,
-                    seed_user_stacks: optional && options.userStacks ? 1 : 0)
-                return swoffcpu_configure(skel, &config)
-            }
-            if err == 0 { err = swoffcpu_load(skel) }
-            if err != 0 { swoffcpu_destroy(skel); return (nil, err) }
-            return (skel, 0)
-        }
-        var (loaded, err) = load(optional: true)
-        if loaded == nil && options.userStacks {
+        var plan = LoadPlan(options: options, tgids: tgids, threads: threads)
+        var loaded = plan.load()
+        if case .failure(let first) = loaded, let fallback = plan.withoutOptionalPrograms() {
             // A kernel whose verifier refuses the sleepable seed walk still gets the rest:
             // threads off-CPU since before the trace then show a placeholder for their user stack.
-            let first = BPFError("loading the BPF programs", errno: err)
-            (loaded, err) = load(optional: false)
-            if loaded != nil { seedUserStacksFailure = first }
+            loaded = fallback.load()
+            if case .success = loaded {
+                plan = fallback
+                seedUserStacksFailure = first
+            }
         }
-        guard let skel = loaded else { throw BPFError("loading the BPF programs", errno: err) }
+        self.plan = plan
+        let skel = try loaded.get()
         self.skel = skel
         do {
             try fill(map: SWOFFCPU_MAP_TARGET_TGIDS, keys: tgids)
@@ -158,7 +142,7 @@ public final class TraceSession {
         seeds = try runIterator(SWOFFCPU_ITER_SEED)
         seeds += try runIterator(SWOFFCPU_ITER_SEED)
         // Where the threads found off-CPU wait: their user stacks, read from their memory.
-        if options.userStacks && seedUserStacksFailure == nil { _ = try runIterator(SWOFFCPU_ITER_SEED_USER_STACKS) }
+        if plan.programs.seedUserStacks { _ = try runIterator(SWOFFCPU_ITER_SEED_USER_STACKS) }
     }
 
     /// Drains the records of exited threads. Call every ~100 ms while tracing.
@@ -222,18 +206,6 @@ public final class TraceSession {
         return report
     }
 
-    /// Default map sizes: room for every thread's stacks with a wide margin. The stack
-    /// and lock maps are not preallocated (an entry costs memory only once used);
-    /// `stack_time` is, since it takes insertions in bursts.
-    static func mapSizes(threads: Int, options: TraceOptions) -> (stacks: UInt32, stackTime: UInt32, locks: UInt32) {
-        let stacks = options.maxStacks ?? UInt32(clamping: max(131_072, threads * 64))
-        // `stack_time` is preallocated (~100 bytes an entry): unused without stacks.
-        let stackTime = !options.stacksEnabled ? 1
-            : options.maxStackTime ?? UInt32(clamping: min(max(262_144, threads * 16), 4_194_304))
-        let locks = options.maxLocks ?? UInt32(clamping: max(65_536, threads * 32))
-        return (stacks, stackTime, locks)
-    }
-
     /// Reads a whole hash map, batch by batch (see `MapDump`).
     private func dump(_ map: swoffcpu_map_id, keySize: Int, valueSize: Int,
                       _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int) -> Void) throws {
@@ -265,8 +237,8 @@ public final class TraceSession {
             switchOuts: counter(SWOFFCPU_CTR_SWITCH_OUTS), walks: counter(SWOFFCPU_CTR_STACK_WALKS),
             stacksDropped: counter(SWOFFCPU_CTR_STACK_FULL), stacksNotStored: counter(SWOFFCPU_CTR_STACK_BUSY),
             stackTimeDropped: counter(SWOFFCPU_CTR_STACK_TIME_FULL),
-            walkOneIn: options.allStacks ? 1 : options.walkOneIn, walkPeriodNs: options.walkPeriodNs,
-            userStacks: options.userStacks, kernelStacks: options.kernelStacks)
+            walkOneIn: plan.walkOneIn, walkPeriodNs: plan.walkPeriodNs,
+            userStacks: plan.walkUser, kernelStacks: plan.walkKernel)
         // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
         // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
         let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)

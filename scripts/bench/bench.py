@@ -325,9 +325,18 @@ def fmt_exit(code):
 
 # ---------------------------------------------------------------- 1. overhead
 
-def overhead_modes(sw, other_pid):
-    """(key, label, argv builder or None, expected links, target ratio, target text)."""
-    return [
+# Modes run again with --compare's binary: key suffix and label suffix.
+COMPARED = "@compared"
+COMPARED_MODES = ("nostacks", "default", "allstacks", "other")
+
+
+def overhead_modes(sw, other_pid, compare=None):
+    """(key, label, argv builder or None, expected links, target ratio, target text).
+
+    With `compare` (a second swoffcpu binary), its swoffcpu modes follow, keyed
+    KEY@compared, without targets: they run in the same alternating rounds.
+    """
+    modes = [
         ("untraced", "untraced", None, 0, None, ""),
         ("nostacks", "`swoffcpu -p PID --no-stacks`", lambda pid: [sw, "-p", str(pid), "--no-stacks"],
          SWOFFCPU_LINKS, 1.15, "≤ 1.15×"),
@@ -340,6 +349,12 @@ def overhead_modes(sw, other_pid):
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
          SWOFFCPU_LINKS, 1.05, "≤ 1.05×"),
     ]
+    if compare:
+        def swap(argv_for):
+            return lambda pid: [compare if a == sw else a for a in argv_for(pid)]
+        modes += [(key + COMPARED, label + " [compared build]", swap(argv_for), links, None, "—")
+                  for key, label, argv_for, links, _, _ in modes if key in COMPARED_MODES]
+    return modes
 
 
 def pingpong_run(args, exe, argv_for, links, workdir, tag, on_go=None, on_done=None):
@@ -372,8 +387,8 @@ def pingpong_run(args, exe, argv_for, links, workdir, tag, on_go=None, on_done=N
 
 def run_overhead(args, exes, sw, workdir):
     other = subprocess.Popen(["sleep", "100000"])
-    modes = overhead_modes(sw, other.pid)
-    res = {m[0]: {"us": [], "exits": [], "stop": [], "errors": [], "foreign": []} for m in modes}
+    modes = overhead_modes(sw, other.pid, args.compare)
+    res = {m[0]: {"us": [], "rounds": [], "exits": [], "stop": [], "errors": [], "foreign": []} for m in modes}
     try:
         for rnd in range(args.rounds):
             # rotate the order each round so no mode always runs first or last
@@ -387,6 +402,7 @@ def run_overhead(args, exes, sw, workdir):
                     log(f"round {rnd + 1} {key}: FAILED {e}")
                     continue
                 res[key]["us"].append(us)
+                res[key]["rounds"].append(rnd)
                 res[key]["foreign"].append(tracer.foreign)
                 if argv_for:
                     res[key]["exits"].append(tracer.exit_code)
@@ -394,7 +410,7 @@ def run_overhead(args, exes, sw, workdir):
                     if tracer.exit_code != 0:
                         res[key]["errors"].append(
                             f"round {rnd + 1}: exit {fmt_exit(tracer.exit_code)}: {tracer.stderr_tail()}")
-                log(f"round {rnd + 1}/{args.rounds} {key:10s} {us:8.3f} µs/op"
+                log(f"round {rnd + 1}/{args.rounds} {key:19s} {us:8.3f} µs/op"
                     + (f"  exit {fmt_exit(tracer.exit_code)}" if argv_for else "")
                     + (f"  ({tracer.foreign} other sched_switch programs attached)" if tracer.foreign else ""))
     finally:
@@ -423,7 +439,7 @@ def overhead_table(modes, res, rounds):
             lines.append(f"| {label} | {med:.3f} | 1.00× | — | | | 1.00× | 1.00× | {spread} | — |")
             continue
         ratio = med / bmed if bmed else float("nan")
-        paired = [u / b for u, b in zip(us, base)] if len(us) == len(base) else []
+        paired = paired_ratios(res[key], res["untraced"])
         pr = f"{statistics.median(paired):.2f}×" if paired else "—"
         added = med - bmed if bmed else float("nan")
         met = ""
@@ -439,6 +455,40 @@ def overhead_table(modes, res, rounds):
     return "\n".join(lines), verdicts
 
 
+def paired_ratios(a, b):
+    """a's runs over b's runs of the same round (rounds where both ran)."""
+    bs = dict(zip(b["rounds"], b["us"]))
+    return [u / bs[r] for u, r in zip(a["us"], a["rounds"]) if r in bs]
+
+
+def compare_table(modes, res, totals):
+    """This build's modes next to the same modes of --compare's build (same rounds)."""
+    base = res["untraced"]["us"]
+    bmed = statistics.median(base) if base else None
+    lines = [
+        "| mode | slowdown, this build | slowdown, compared build | this / compared (ratio of medians) "
+        "| this / compared (median of per-round ratios) | this / compared (ratio of minimums) "
+        "| BPF ns per round trip, this | compared |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label, *_ in modes:
+        other = key + COMPARED
+        if other not in res:
+            continue
+        a, b = res[key]["us"], res[other]["us"]
+        if not a or not b or not bmed:
+            lines.append(f"| {label} | failed | | | | | | |")
+            continue
+        ma, mb = statistics.median(a), statistics.median(b)
+        paired = paired_ratios(res[key], res[other])
+        pr = f"{statistics.median(paired):.3f}" if paired else "—"
+        ta = f"{totals[key]:.0f}" if key in totals else "—"
+        tb = f"{totals[other]:.0f}" if other in totals else "—"
+        lines.append(f"| {label} | {ma / bmed:.3f}× | {mb / bmed:.3f}× | {ma / mb:.3f} | {pr} | {min(a) / min(b):.3f} "
+                     f"| {ta} | {tb} |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- 2. BPF cost per event
 
 def run_bpf_stats(args, exes, sw, workdir):
@@ -447,7 +497,7 @@ def run_bpf_stats(args, exes, sw, workdir):
     with open(path) as f:
         old = f.read().strip()
     other = subprocess.Popen(["sleep", "100000"])
-    modes = [m for m in overhead_modes(sw, other.pid) if m[0] != "untraced"]
+    modes = [m for m in overhead_modes(sw, other.pid, args.compare) if m[0] != "untraced"]
     results = []
     ops = args.loops + args.loops // 10 + 1  # timed + warm-up round trips
     try:
@@ -761,6 +811,9 @@ def main():
                     help="comma-separated scale targets to run (default all): threads1k,threads10k,churn,stacks")
     ap.add_argument("--swoffcpu", help="use this swoffcpu binary instead of building one")
     ap.add_argument("--no-build", action="store_true", help="use .build-bench/release/swoffcpu as it is")
+    ap.add_argument("--compare", metavar="BINARY",
+                    help="a second swoffcpu (e.g. the previous commit's build): its modes run in the same "
+                         "alternating rounds and BPF-cost runs, reported next to this build's")
     ap.add_argument("--build-retries", type=int, default=2)
     ap.add_argument("--out", help="markdown file to write (default out/bench-DATE.md)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (tracer outputs, JSON)")
@@ -778,6 +831,10 @@ def main():
 
     if os.geteuid() != 0:
         sys.exit("bench: run as root (BPF, nice -20, sysctl)")
+    if args.compare:
+        if not os.access(args.compare, os.X_OK):
+            sys.exit(f"bench: --compare {args.compare} is not an executable")
+        args.compare = os.path.abspath(args.compare)
     t_start = time.monotonic()
     ensure_packages()
     sw = build_swoffcpu(args)
@@ -786,16 +843,17 @@ def main():
     load0 = loadavg()
     started = datetime.datetime.now().astimezone()
     doc = [f"# swoffcpu benchmark, {started:%Y-%m-%d %H:%M %Z}", "",
-           f"{machine_info(sw)}.", "",
+           f"{machine_info(sw)}" + (f"; compared with {args.compare}" if args.compare else "") + ".", "",
            f"Command: `scripts/bench.sh {' '.join(sys.argv[1:])}`".rstrip() + "; "
            f"{args.rounds} alternating rounds of {args.loops:,} timed round trips"
            f" (ping-pong pinned to CPU {args.cpu}, nice {args.nice}); scale runs {args.scale_seconds:g} s.", ""]
     verdicts = {}
     overhead_res = None
     scale_rows = None
+    totals = {}
     try:
         if "overhead" not in skip:
-            log(f"overhead: {args.rounds} rounds × 6 modes")
+            log(f"overhead: {args.rounds} rounds × {len(overhead_modes(sw, 0, args.compare))} modes")
             modes, overhead_res = run_overhead(args, exes, sw, workdir)
             table, verdicts = overhead_table(modes, overhead_res, args.rounds)
             doc += ["## 1. Overhead on a pinned pipe ping-pong", "",
@@ -827,11 +885,18 @@ def main():
                 doc += ["Added time per round trip (section 1) against the programs' own run time (this section):", "",
                         "| tracer | added ns per round trip (medians, section 1) | BPF programs' ns per round trip "
                         "| the rest (dispatch, cache and TLB effects, noise) |", "|---|---:|---:|---:|"]
-                for key, label, *_ in overhead_modes(sw, 0)[1:]:
+                for key, label, *_ in overhead_modes(sw, 0, args.compare)[1:]:
                     if overhead_res[key]["us"] and key in totals:
                         added = (statistics.median(overhead_res[key]["us"]) - b) * 1000
                         doc.append(f"| {label} | {added:.0f} | {totals[key]:.0f} | {added - totals[key]:.0f} |")
                 doc.append("")
+        if args.compare and overhead_res:
+            doc += ["## Side by side with the compared build", "",
+                    f"This build ({sw}) and the compared one ({args.compare}), each mode run with both in the "
+                    "same alternating rounds (section 1) and in the BPF-cost runs (section 2). Slowdowns are "
+                    "against the same untraced runs; \"this / compared\" below 1 means this build costs less. "
+                    "The per-round ratio pairs the two builds' runs of one round, so noise that lasts a round "
+                    "cancels out; the ratio of minimums compares each build's quietest run.", "", compare_table(modes, overhead_res, totals), ""]
         if "scale" not in skip:
             rows = scale_rows = run_scale(args, exes, sw, workdir)
             doc += ["## 3. Scale", "",

@@ -20,22 +20,46 @@ void swoffcpu_log_setup(int verbose);
 size_t swoffcpu_log_tail(char *buf, size_t len, int max_lines);
 
 struct swoffcpu_bpf *swoffcpu_open(int *err);
-/* Configuration, set before swoffcpu_load. */
-struct swoffcpu_config {
-	uint32_t follow_threads;  /* trace threads created by traced threads */
-	uint32_t filter_tids;     /* only the threads in target_tids */
-	uint32_t walk_user;       /* walk user stacks */
-	uint32_t walk_kernel;     /* walk kernel stacks */
-	uint64_t walk_period_ns;  /* see bpf/swoffcpu.bpf.c */
-	uint32_t walk_one_in;     /* 1 = walk every switch-out */
-	uint32_t max_stacks;      /* entries of `user_stacks` and of `kernel_stacks` */
-	uint32_t max_stack_time;  /* entries of `stack_time` */
-	uint32_t max_locks;       /* entries of `lock_waits` and of `lock_wakers` */
-	uint32_t n_tgids;         /* the traced processes, for the kernel side's fast filter */
-	const uint32_t *tgids;
-	uint32_t seed_user_stacks; /* load the sleepable walk of seeded threads' user stacks */
+/*
+ * What to load and how, applied between swoffcpu_open and swoffcpu_load. Every
+ * choice is made in Swift (Sources/SwoffcpuBPF/LoadPlan.swift);
+ * swoffcpu_configure copies it into the skeleton and decides nothing.
+ */
+/* Each program: 1 to load it, 0 to leave it out. */
+struct swoffcpu_autoload {
+	uint32_t on_switch;
+	uint32_t on_waking;
+	uint32_t on_wakeup;
+	uint32_t on_fork;
+	uint32_t seed_threads;
+	uint32_t seed_user_stacks;
+	uint32_t dump_threads;
 };
-int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_config *cfg);
+/* max_entries of each map sized at load (at least 1 each). */
+struct swoffcpu_map_sizes {
+	uint32_t user_stacks;
+	uint32_t kernel_stacks;
+	uint32_t user_leaves;
+	uint32_t stack_time;
+	uint32_t lock_waits;
+	uint32_t lock_wakers;
+};
+struct swoffcpu_load_plan {
+	/* The programs' read-only globals, named as in bpf/ (`const volatile`). */
+	uint32_t follow_threads;
+	uint32_t filter_tids;
+	uint32_t walk_user;
+	uint32_t walk_kernel;
+	uint64_t walk_period_ns;
+	uint32_t walk_one_in;
+	uint32_t queue_clock;
+	uint32_t n_fast_tgids;        /* at most SWOFFCPU_FAST_TGIDS; 0: no fast filter */
+	const uint32_t *fast_tgids;
+	struct swoffcpu_autoload autoload;
+	struct swoffcpu_map_sizes max_entries;
+};
+/* 0, or a negative errno (-E2BIG: more fast tgids than the programs hold). */
+int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_load_plan *plan);
 int swoffcpu_load(struct swoffcpu_bpf *skel);
 /* Attaches the scheduler tracepoints (not the iterators). */
 int swoffcpu_attach(struct swoffcpu_bpf *skel);

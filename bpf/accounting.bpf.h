@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The four-state accounting of a traced thread: each switch, wakeup, birth and
+ * exit closes the current interval and enters the next state (`enter`), adding
+ * the interval to its stacks' time (stacks.bpf.h) and a futex wait to its lock
+ * (futex.bpf.h). Also the kernel's own clocks of a thread (schedstat), which
+ * time wakeups at switch-in and rebuild switches the programs missed
+ * (`catch_up`), and the records sent to user space (`fill_rec`; at exit
+ * through the `exits` ring buffer).
+ */
+#ifndef SWOFFCPU_ACCOUNTING_BPF_H
+#define SWOFFCPU_ACCOUNTING_BPF_H
+
+/*
+ * Where a wakeup is timed. 1 (kernels with CONFIG_SCHED_INFO, i.e. schedstat): at
+ * switch-in, from the kernel's own run-queue wait since the switch-out (see
+ * `woken_at`), and no sched_wakeup program is loaded: that spares a program run at
+ * every wakeup of the machine, traced or not. 0: the sched_wakeup hook times it.
+ */
+const volatile __u32 queue_clock = 1;
+
+/* Records of threads that exit while traced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} exits SEC(".maps");
+
+/* Close the current interval at `now` and enter `state`. */
+static __always_inline void enter(struct task_acct *a, struct task_struct *t, __u32 state,
+				  __u64 now)
+{
+	__u32 s = a->state;
+
+	/* Timestamps from two CPUs can be a hair out of order: never let `since`
+	 * move back, or the next interval would be counted twice. */
+	if (now > a->since) {
+		__u64 d = now - a->since;
+
+		if (s < SWOFFCPU_NSTATES) {
+			a->ns[s] += d;
+			if (s != SWOFFCPU_ON_CPU && a->weight)
+				add_stack_time(a, t, s, d * a->weight);
+		}
+		a->since = now;
+	}
+	a->state = state;
+}
+
+/*
+ * The kernel's own per-thread clocks, which /proc/PID/task/TID/schedstat shows:
+ * on-CPU time (se.sum_exec_runtime, on the run queue's task clock) and
+ * run-queue wait (sched_info.run_delay). They do not tick in real time: a
+ * running thread's current slice is added at its next update, a queued thread's
+ * current wait when it is switched in. These readers add the part in progress,
+ * from the run queue's clocks (reached through the task's group run queue: the
+ * per-CPU `runqueues` is not in kallsyms without CONFIG_KALLSYMS_ALL).
+ *
+ * Why: the kernel stamps a switch with its run queue's clock, which it does not
+ * re-read when a wakeup has just asked for the reschedule, so a thread woken
+ * onto an idle CPU is on-CPU by the kernel's accounting while the CPU leaves
+ * idle; tracepoint timestamps put that time in runnable (5-25 us a switch on a
+ * VM). The records carry both; user space splits on-CPU from runnable by the
+ * kernel's clocks (see Sources/SwoffcpuCore/KernelClocks.swift).
+ */
+static __always_inline struct rq *task_rq_of(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return NULL;
+	return t->se.cfs_rq->rq;
+}
+
+static __always_inline __u64 kernel_on_cpu(struct task_struct *t, bool running)
+{
+	__u64 v = t->se.sum_exec_runtime;
+	struct rq *rq;
+
+	/* exec_start is 0 after a migration until the task runs again. */
+	if (running && t->se.exec_start && (rq = task_rq_of(t))) {
+		__u64 clock = rq->clock_task;
+		__u64 start = t->se.exec_start;
+
+		if (clock > start)
+			v += clock - start;
+	}
+	return v;
+}
+
+static __always_inline __u64 kernel_run_delay(struct task_struct *t)
+{
+	__u64 v, queued;
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(t->sched_info.run_delay))
+		return 0;
+	v = t->sched_info.run_delay;
+	queued = t->sched_info.last_queued;
+	if (queued && (rq = task_rq_of(t))) {
+		__u64 clock = rq->clock;
+
+		if (clock > queued)
+			v += clock - queued;
+	}
+	return v;
+}
+
+static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
+				     struct task_acct *a, __u64 end)
+{
+	r->tid = t->pid;
+	r->tgid = t->tgid;
+	r->start_ns = a->start_ns;
+	r->end_ns = end > a->since ? end : a->since; /* sum(ns) == end_ns - start_ns */
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->ns[i] = a->ns[i];
+	if (a->state < SWOFFCPU_NSTATES && end > a->since)
+		r->ns[a->state] += end - a->since;
+	r->switches = a->switches;
+	r->wakeups = a->wakeups;
+	r->flags = a->flags;
+	r->state = a->state;
+	for (int i = 0; i < SWOFFCPU_NSTATES; i++)
+		r->stack_lost_ns[i] = a->stack_lost_ns[i];
+	if (bpf_core_field_exists(t->se.cfs_rq) && bpf_core_field_exists(t->sched_info.last_queued)) {
+		/* Running by the kernel's account, not the record's: a record whose
+		 * switch-out was missed says on-CPU for a thread that is not. */
+		__u64 on = kernel_on_cpu(t, t->on_cpu);
+		__u64 rd = kernel_run_delay(t);
+
+		r->kernel_on_cpu_ns = on > a->kernel_on_cpu0 ? on - a->kernel_on_cpu0 : 0;
+		r->kernel_run_delay_ns = rd > a->kernel_run_delay0 ? rd - a->kernel_run_delay0 : 0;
+		r->flags |= SWOFFCPU_F_KCLOCKS;
+	}
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
+}
+
+static __always_inline bool is_wait(__u32 state)
+{
+	return state == SWOFFCPU_SLEEP || state == SWOFFCPU_SLEEP_D || state == SWOFFCPU_BLOCKED;
+}
+
+/* A wait (sleep, sleep D, blocked) ends at `when`: the thread is runnable from then on. */
+static __always_inline void wake_up(struct task_acct *a, struct task_struct *p, __u64 when)
+{
+	if (a->state == SWOFFCPU_BLOCKED)
+		end_futex_wait(p, a, when);
+	enter(a, p, SWOFFCPU_RUNNABLE, when);
+	a->wakeups++;
+}
+
+/*
+ * When a waiting thread, seen at `now` still off-CPU or being switched in, was
+ * woken: `now` less the run-queue wait the kernel counted since the thread's
+ * switch-out (sched_info.run_delay, with the wait in progress; it includes waits on
+ * other CPUs' queues before a migration). At sched_switch the kernel has not yet
+ * added next's current wait (sched_info_switch runs after the tracepoint), so the
+ * wait in progress is read from last_queued and the run queue's clock, the very
+ * values the kernel is about to use (`rd`: kernel_run_delay of the thread now).
+ * `now` when the thread was not woken.
+ */
+static __always_inline __u64 woken_at(struct task_acct *a, __u64 now, __u64 rd)
+{
+	__u64 queued = rd > a->mark_run_delay ? rd - a->mark_run_delay : 0;
+
+	if (now <= a->since || now - a->since <= queued)
+		return a->since;
+	return now - queued;
+}
+
+/*
+ * Closes the open interval at `end` (the window end, or the thread's exit) in the
+ * storage itself: a futex wait still open is summed up to `end`, and the
+ * interval's stack time is added — once: a later call finds since == end.
+ */
+static __always_inline void close_at(struct task_struct *t, struct task_acct *a, __u64 end)
+{
+	if (a->state == SWOFFCPU_BLOCKED && end > a->since)
+		end_futex_wait(t, a, end);
+	enter(a, t, a->state, end);
+}
+
+/*
+ * A thread's last switch-out (TASK_DEAD): close its record, send it to user
+ * space and free the storage. Done here rather than at sched_process_exit,
+ * which fires before the thread has finished exiting: the CPU time of the
+ * exit itself (files, signals, exit_notify) stays the thread's, as the kernel
+ * counts it. After the window end the record is still sent (closed at the
+ * window end and not marked exited): the storage is about to disappear.
+ */
+static __always_inline void finish_thread(struct task_struct *p, struct task_acct *a, __u64 now)
+{
+	struct swoffcpu_thread_rec *r;
+	__u64 end = window_end_ns;
+
+	if (!end || now <= end) {
+		a->flags |= SWOFFCPU_F_EXITED;
+		end = now;
+	}
+	/* Close the last interval here, so that its stack time is added exactly once
+	 * (and a futex wait frozen at the window end is summed, if the dump did not). */
+	close_at(p, a, end);
+	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
+	if (r) {
+		fill_rec(r, p, a, end);
+		bpf_ringbuf_submit(r, 0);
+	} else {
+		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
+		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, end > a->start_ns ? end - a->start_ns : 0);
+	}
+	bpf_task_storage_delete(&acct, p);
+}
+
+/*
+ * Some switches never reach the record (about 0.05 % of a sleep loop's; cause
+ * not pinned down — bpf_task_storage_get() in a tracing program finds nothing
+ * while the kernel's per-CPU task-storage guard is held by a preempted
+ * process-context operation, for one). A switch-out of a thread not on-CPU in
+ * its record means its switch-in was missed; a switch-in of a thread on-CPU in
+ * its record, its switch-out. The kernel's clocks since the last switch seen
+ * (the marks) tell how the interval
+ * splits: on-CPU time from sum_exec_runtime, run-queue wait from run_delay, the
+ * rest the wait it was in (at a missed switch-out, guessed from the saved
+ * registers: a futex wait or a sleep). Counted, and shown with the report.
+ */
+static __always_inline void catch_up(struct task_struct *t, struct task_acct *a, __u64 now, bool switching_in)
+{
+	__u64 span = now > a->since ? now - a->since : 0;
+	__u64 on = t->se.sum_exec_runtime, rd = kernel_run_delay(t);
+	__u64 t_run;
+
+	on = on > a->mark_on_cpu ? on - a->mark_on_cpu : 0;
+	rd = rd > a->mark_run_delay ? rd - a->mark_run_delay : 0;
+	if (on > span)
+		on = span;
+	if (rd > span - on)
+		rd = span - on;
+	count(SWOFFCPU_CTR_MISSED_SWITCHES, 1);
+	if (switching_in) {
+		/* on-CPU, then the wait, then queued: [since, since+on), ..., [now-rd, now) */
+		enter(a, t, in_futex_wait(t, a) ? SWOFFCPU_BLOCKED : SWOFFCPU_SLEEP, a->since + on);
+		a->switches++;
+		wake_up(a, t, now - rd);
+		return;
+	}
+	/* the wait (or the queue), then queued, then on-CPU since the missed switch-in */
+	t_run = now - on;
+	if (is_wait(a->state))
+		wake_up(a, t, t_run - rd);
+	enter(a, t, SWOFFCPU_ON_CPU, t_run);
+}
+
+/* The kernel's clocks at a switch seen (`rd`: kernel_run_delay), for `woken_at` and `catch_up`. */
+static __always_inline void mark(struct task_struct *t, struct task_acct *a, __u64 rd)
+{
+	a->mark_run_delay = rd;
+	a->mark_on_cpu = t->se.sum_exec_runtime;
+}
+
+#endif /* SWOFFCPU_ACCOUNTING_BPF_H */

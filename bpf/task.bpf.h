@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Which tasks are traced, and the record each traced thread carries.
+ *
+ * A task is traced iff it has storage in `acct` (task storage: freed with the
+ * task, so thread churn cannot fill a map). Every hook starts with `traced()`,
+ * which costs an untraced task one compare of its tgid (with few targets) or
+ * one task-storage lookup (task->bpf_storage is NULL for it).
+ *
+ * Included first by swoffcpu.bpf.c: every other *.bpf.h uses the record.
+ */
+#ifndef SWOFFCPU_TASK_BPF_H
+#define SWOFFCPU_TASK_BPF_H
+
+/* Task state bits (include/linux/sched.h); stable ABI for years. */
+#define TASK_RUNNING         0x0000
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_DEAD            0x0080
+
+/*
+ * The traced processes, when there are at most SWOFFCPU_FAST_TGIDS (bpf/swoffcpu.h)
+ * of them: a task of any other process is dropped on a compare of its tgid, before the
+ * task-storage lookup (which costs tens of ns at every event of the machine).
+ * 0 entries: no fast filter, the storage lookup decides alone. Set by the loader.
+ */
+const volatile __u32 n_fast_tgids = 0;
+const volatile __u32 fast_tgids[SWOFFCPU_FAST_TGIDS] = {};
+
+/* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
+__u64 window_end_ns = 0;
+
+/*
+ * Per-thread accounting, kernel side only. The stack fields belong to
+ * stacks.bpf.h, the futex and waker fields to futex.bpf.h, the kernel clock
+ * marks to accounting.bpf.h.
+ */
+struct task_acct {
+	__u64 since;                   /* when the current state began */
+	__u64 start_ns;                /* seeding or birth */
+	__u64 ns[SWOFFCPU_NSTATES];
+	__u64 switches;
+	__u64 wakeups;
+	__u32 state;
+	__u32 flags;
+	/* The current off-CPU period's stacks; weight 0 = not walked. */
+	__u64 ustack;
+	__u64 kstack;
+	__u64 weight;
+	__u64 last_walk_ns;
+	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
+	/* The futex of the current blocked interval, and who is waking it. */
+	__u64 futex_uaddr;
+	__u32 futex_op;
+	__u32 waker_tid;
+	__u32 waker_tgid;
+	__u32 pad;
+	__u64 waker_ustack;
+	__u64 waker_kstack;
+	/* The kernel's clocks when tracing of the thread began. */
+	__u64 kernel_on_cpu0;
+	__u64 kernel_run_delay0;
+	/* The kernel's clocks at the last switch seen (see `catch_up`): run_delay
+	 * (with the wait in progress) and sum_exec_runtime. */
+	__u64 mark_run_delay;
+	__u64 mark_on_cpu;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_acct);
+} acct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SWOFFCPU_NCOUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;
+}
+
+/* The task's accounting, or NULL if it is not traced: the first thing every hook does. */
+static __always_inline struct task_acct *traced(struct task_struct *t)
+{
+	if (n_fast_tgids) {
+		__u32 tgid = t->tgid;
+		bool hit = false;
+
+		for (int i = 0; i < SWOFFCPU_FAST_TGIDS; i++) {
+			if (i >= n_fast_tgids)
+				break;
+			if (fast_tgids[i] == tgid)
+				hit = true;
+		}
+		if (!hit)
+			return NULL;
+	}
+	return bpf_task_storage_get(&acct, t, 0, 0);
+}
+
+/*
+ * The task's storage, created if need be. The seed iterator and the fork hook
+ * can race to create it for a brand-new thread: the loser's create fails with
+ * EEXIST, so look again before counting a failure.
+ */
+static __always_inline struct task_acct *get_or_create(struct task_struct *t)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!a)
+		a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a)
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
+	return a;
+}
+
+/* Kernels before 5.14 named task_struct.__state `state`. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return t->__state;
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+
+/*
+ * The time of an event, or 0 when it falls after the window end: from then on
+ * the records are frozen, and the dump closes them at window_end_ns.
+ */
+static __always_inline __u64 event_time(void)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 end = window_end_ns;
+
+	if (end && now > end)
+		return 0;
+	return now;
+}
+
+#endif /* SWOFFCPU_TASK_BPF_H */

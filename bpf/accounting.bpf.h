@@ -25,11 +25,69 @@ struct {
 	__uint(max_entries, 4 << 20);
 } exits SEC(".maps");
 
+/* A task's run queue (through its group run queue: the per-CPU `runqueues` is not in
+ * kallsyms without CONFIG_KALLSYMS_ALL). */
+static __always_inline struct rq *task_rq_of(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return NULL;
+	return t->se.cfs_rq->rq;
+}
+
+/* The run queue's counters of time taken from its tasks' clock (update_rq_clock_task):
+ * steal (CONFIG_PARAVIRT_TIME_ACCOUNTING) and interrupts (CONFIG_IRQ_TIME_ACCOUNTING).
+ * Either field may be missing from a kernel: then it reads 0. */
+struct rq___steal {
+	u64 prev_steal_time_rq;
+} __attribute__((preserve_access_index));
+
+struct rq___irq {
+	u64 prev_irq_time;
+} __attribute__((preserve_access_index));
+
+static __always_inline void rq_taken(struct task_struct *t, __u64 *steal, __u64 *irq)
+{
+	struct rq *rq = task_rq_of(t);
+
+	*steal = 0;
+	*irq = 0;
+	if (!rq)
+		return;
+	if (bpf_core_field_exists(((struct rq___steal *)0)->prev_steal_time_rq))
+		*steal = ((struct rq___steal *)rq)->prev_steal_time_rq;
+	if (bpf_core_field_exists(((struct rq___irq *)0)->prev_irq_time))
+		*irq = ((struct rq___irq *)rq)->prev_irq_time;
+}
+
+/*
+ * An on-CPU slice begins (`start`) or ends: what the run queue's counters of steal
+ * and interrupt time grew by over it is the slice's stolen and interrupt time. A
+ * running task stays on its CPU for the whole slice, and the counters were just
+ * brought up to date by __schedule (update_rq_clock), so the deltas are exact.
+ */
+static __always_inline void on_cpu_slice(struct task_acct *a, struct task_struct *t, bool start)
+{
+	__u64 steal, irq;
+
+	rq_taken(t, &steal, &irq);
+	if (!start) {
+		a->stolen_ns += steal > a->steal_mark ? steal - a->steal_mark : 0;
+		a->irq_ns += irq > a->irq_mark ? irq - a->irq_mark : 0;
+	}
+	a->steal_mark = steal;
+	a->irq_mark = irq;
+}
+
 /* Close the current interval at `now` and enter `state`. */
 static __always_inline void enter(struct task_acct *a, struct task_struct *t, __u32 state,
 				  __u64 now)
 {
 	__u32 s = a->state;
+
+	if (s == SWOFFCPU_ON_CPU && state != SWOFFCPU_ON_CPU)
+		on_cpu_slice(a, t, false);
+	else if (s != SWOFFCPU_ON_CPU && state == SWOFFCPU_ON_CPU)
+		on_cpu_slice(a, t, true);
 
 	/* Timestamps from two CPUs can be a hair out of order: never let `since`
 	 * move back, or the next interval would be counted twice. */
@@ -62,12 +120,6 @@ static __always_inline void enter(struct task_acct *a, struct task_struct *t, __
  * VM). The records carry both; user space splits on-CPU from runnable by the
  * kernel's clocks (see Sources/SwoffcpuCore/KernelClocks.swift).
  */
-static __always_inline struct rq *task_rq_of(struct task_struct *t)
-{
-	if (!bpf_core_field_exists(t->se.cfs_rq))
-		return NULL;
-	return t->se.cfs_rq->rq;
-}
 
 static __always_inline __u64 kernel_on_cpu(struct task_struct *t, bool running)
 {
@@ -129,6 +181,16 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 		r->kernel_on_cpu_ns = on > a->kernel_on_cpu0 ? on - a->kernel_on_cpu0 : 0;
 		r->kernel_run_delay_ns = rd > a->kernel_run_delay0 ? rd - a->kernel_run_delay0 : 0;
 		r->flags |= SWOFFCPU_F_KCLOCKS;
+	}
+	r->stolen_ns = a->stolen_ns;
+	r->irq_ns = a->irq_ns;
+	if (t->on_cpu && a->state == SWOFFCPU_ON_CPU) {
+		/* The slice in progress, as kernel_on_cpu adds it. */
+		__u64 steal, irq;
+
+		rq_taken(t, &steal, &irq);
+		r->stolen_ns += steal > a->steal_mark ? steal - a->steal_mark : 0;
+		r->irq_ns += irq > a->irq_mark ? irq - a->irq_mark : 0;
 	}
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
 }

@@ -60,6 +60,12 @@ struct swoffcpu_thread_rec {
 	 * on-CPU (se.sum_exec_runtime) and run-queue wait (sched_info.run_delay). */
 	__u64 kernel_on_cpu_ns;
 	__u64 kernel_run_delay_ns;
+	/* Of the on-CPU time: what the hypervisor took (steal) and, on kernels that
+	 * account it apart (CONFIG_IRQ_TIME_ACCOUNTING), interrupts took. Neither is
+	 * in kernel_on_cpu_ns (sum_exec_runtime runs on the run queue's task clock,
+	 * which excludes both). */
+	__u64 stolen_ns;
+	__u64 irq_ns;
 };
 
 /*

@@ -63,6 +63,13 @@ struct task_acct {
 	 * (with the wait in progress) and sum_exec_runtime. */
 	__u64 mark_run_delay;
 	__u64 mark_on_cpu;
+	/* Time the hypervisor took (steal) and interrupts took (where the kernel
+	 * accounts them apart) during the thread's on-CPU slices, and the run
+	 * queue's counters of them when the current slice began. */
+	__u64 stolen_ns;
+	__u64 irq_ns;
+	__u64 steal_mark;
+	__u64 irq_mark;
 };
 
 struct {

@@ -35,7 +35,8 @@ enum KernelRecord {
             finalState: ThreadState(rawValue: Int(r.state)) ?? .sleep)
         record.stackLostNs = StateTimes(indexed: lost)
         if r.flags & UInt32(SWOFFCPU_F_KCLOCKS) != 0 {
-            record.kernelClocks = KernelClocks(onCPUNs: r.kernel_on_cpu_ns, runDelayNs: r.kernel_run_delay_ns)
+            record.kernelClocks = KernelClocks(onCPUNs: r.kernel_on_cpu_ns, runDelayNs: r.kernel_run_delay_ns,
+                                               stolenNs: r.stolen_ns, interruptNs: r.irq_ns)
         }
         return record
     }

@@ -193,7 +193,7 @@ public final class TraceSession {
         func reconciled(_ records: [ThreadRecord]) -> [ThreadRecord] {
             records.map { r in
                 var r = r
-                if let k = r.kernelClocks { r.tracepointTimes = r.times; r.times = k.reconcile(r.times) }
+                r.reconcileWithKernelClocks()
                 return r
             }
         }

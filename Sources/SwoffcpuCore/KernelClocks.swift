@@ -11,14 +11,29 @@
 /// runnable time, so `reconcile` takes them from the kernel's clocks; the tracepoints stay
 /// the reference for how the rest of the window splits between sleep, uninterruptible
 /// sleep and futex waits.
+///
+/// `sum_exec_runtime` runs on the run queue's *task* clock, which leaves out what the
+/// hypervisor took from the vCPU (steal) and, where the kernel accounts it apart
+/// (CONFIG_IRQ_TIME_ACCOUNTING), interrupt time. The thread held its CPU all the same: those
+/// are counted over its own slices (`stolenNs`, `interruptNs`) and belong to on-CPU, never to
+/// an off-CPU state. On-CPU minus both is schedstat's on-CPU.
 public struct KernelClocks: Equatable, Sendable {
     public var onCPUNs: UInt64
     public var runDelayNs: UInt64
+    /// Steal time during the thread's on-CPU slices (the run queue's `prev_steal_time_rq`).
+    public var stolenNs: UInt64
+    /// Interrupt time during its slices, where the kernel accounts it apart (`prev_irq_time`).
+    public var interruptNs: UInt64
 
-    public init(onCPUNs: UInt64, runDelayNs: UInt64) {
+    public init(onCPUNs: UInt64, runDelayNs: UInt64, stolenNs: UInt64 = 0, interruptNs: UInt64 = 0) {
         self.onCPUNs = onCPUNs
         self.runDelayNs = runDelayNs
+        self.stolenNs = stolenNs
+        self.interruptNs = interruptNs
     }
+
+    /// The thread's time holding a CPU: the kernel's task-clock time plus what was taken from it.
+    public var heldCPUNs: UInt64 { onCPUNs + stolenNs + interruptNs }
 
     /// `times` with on-CPU and runnable taken from the kernel's clocks. The window (the
     /// sum of the four states) does not change:
@@ -26,11 +41,12 @@ public struct KernelClocks: Equatable, Sendable {
     ///   the window), and what is left of the window is shared among sleep, uninterruptible
     ///   sleep and blocked in the tracepoints' proportions;
     /// - a thread that never left the run queue: the window stays on-CPU + runnable, split
-    ///   in the kernel's proportion (what its clocks miss at the window's edges, steal time,
-    ///   is shared).
+    ///   in the kernel's proportion (what its clocks miss at the window's edges is shared).
+    /// On-CPU is `heldCPUNs`: the task clock's time plus steal and interrupt time.
     public func reconcile(_ times: StateTimes) -> StateTimes {
         let running = times.onCPU + times.runnable
         let waiting = times.sleep + times.blocked
+        let onCPUNs = heldCPUNs
         let kernel = onCPUNs + runDelayNs
         guard kernel > 0 else { return times }
         var out = times
@@ -60,5 +76,18 @@ public struct KernelClocks: Equatable, Sendable {
             shares[largest] += total - given
         }
         return shares
+    }
+}
+
+extension ThreadRecord {
+    /// On-CPU and runnable taken from the kernel's clocks (`KernelClocks.reconcile`), the
+    /// tracepoints' times kept in `tracepointTimes`, and the stolen and interrupt parts of
+    /// on-CPU filled in. Nothing changes for a record without the kernel's clocks.
+    public mutating func reconcileWithKernelClocks() {
+        guard let k = kernelClocks else { return }
+        tracepointTimes = times
+        times = k.reconcile(times)
+        stolenNs = min(k.stolenNs, times.onCPU)
+        interruptNs = min(k.interruptNs, times.onCPU - stolenNs)
     }
 }

@@ -28,6 +28,11 @@ public struct ThreadRecord: Equatable, Sendable {
     /// `times` as the tracepoints measured them, before on-CPU and runnable were taken from
     /// `kernelClocks` (nil when they were not): for checking the kernel side against the kernel.
     public var tracepointTimes: StateTimes? = nil
+    /// Of `times.onCPU`: time the hypervisor took from the vCPU while this thread held it
+    /// (steal), and interrupt time where the kernel accounts it apart. Filled in with on-CPU
+    /// from `kernelClocks` (`ReportBuilder`/the loader's reconciliation).
+    public var stolenNs: UInt64 = 0
+    public var interruptNs: UInt64 = 0
     /// Weighted off-CPU time of walked intervals the kernel could not add to its
     /// stack-time map (full), per state: reported as lost stacks.
     public var stackLostNs: StateTimes = StateTimes()

@@ -26,7 +26,7 @@ enum ReportFixtures {
 
     /// A server with a few threads of each kind, one born and exited, and a second process.
     static var sample: TraceReport {
-        let server: [ThreadRecord] = [
+        var server: [ThreadRecord] = [
             thread(4243, tgid: 4242, comm: "worker-1", runnable: 1_200_000, sleep: 4_000_000_000,
                    sleepD: 500_000_000, blocked: 487_000_000, switches: 1_200, wakeups: 1_150),
             thread(4244, tgid: 4242, comm: "worker-2", runnable: 30_000, blocked: 4_900_000_000,
@@ -36,6 +36,8 @@ enum ReportFixtures {
                    startOffset: 1_000_000_000, length: 2_000_000, exited: true, born: true,
                    switches: 4, wakeups: 4),
         ]
+        // On a VM: part of worker-1's on-CPU time was the hypervisor's (steal).
+        server[0].stolenNs = 6_000_000
         let other = [thread(99, tgid: 99, comm: "helper", sleep: 2_500_000_000)]
         return TraceReport(windowStartNs: start, windowEndNs: start + window, processes: [
             ProcessReport(pid: 4242, comm: "server", exited: false, threads: server),

@@ -8,9 +8,9 @@ import SwoffcpuSystem
 
 private let topKeys = ["schema_version", "window_ns", "window_start_ns", "window_end_ns", "processes", "lost"]
 private let processKeys = ["pid", "comm", "exited", "on_cpu_ns", "runnable_ns", "sleep_ns",
-                           "sleep_uninterruptible_ns", "blocked_ns", "threads"]
+                           "sleep_uninterruptible_ns", "blocked_ns", "stolen_ns", "interrupt_ns", "threads"]
 private let threadKeys = ["tid", "comm", "window_ns", "start_ns", "end_ns", "on_cpu_ns", "runnable_ns",
-                          "sleep_ns", "sleep_uninterruptible_ns", "blocked_ns", "switches", "wakeups",
+                          "sleep_ns", "sleep_uninterruptible_ns", "blocked_ns", "stolen_ns", "interrupt_ns", "switches", "wakeups",
                           "seeded", "born", "exited"]
 private let lostKeys = ["untraced_threads", "exit_records_dropped", "exit_records_dropped_ns", "switches_recovered"]
 

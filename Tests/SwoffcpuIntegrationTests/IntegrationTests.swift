@@ -122,9 +122,21 @@ extension IntegrationTests {
         @Test func spinner() throws {
             let w = try Workload("spinner")
             defer { w.stop() }
-            let run = try TracedRun.trace("spinner", [w])
+            var steal: [TracedRun.Phase: UInt64] = [:]
+            let run = try TracedRun.trace("spinner", [w], probe: { phase in steal[phase] = Procfs.machineStealNs() })
             let spin = try run.thread(w, "spin")
             run.expectAgreesWithSchedstat(spin)
+            // A thread that never leaves its CPU is on-CPU all the time it is not queued, also
+            // while the hypervisor runs something else on that vCPU: its on-CPU is its whole
+            // window but its runnable time, and the stolen part is within the machine's steal.
+            let held = spin.times.onCPU + spin.times.runnable
+            print("[spinner] on-cpu \(f2(ms(spin.times.onCPU))) ms of which stolen \(f2(ms(spin.stolenNs))) ms; machine steal over the window "
+                  + "\(steal[.preStop].flatMap { e in steal[.postStart].map { f2(ms(e &- $0)) } } ?? "?") ms (both CPUs)")
+            if let a = steal[.preStart], let d = steal[.postStop] {
+                #expect(spin.stolenNs <= d &- a + TracedRun.tolerance(run.report.windowNs),
+                        "stolen \(spin.stolenNs) ns, the machine's steal \(d &- a) ns")
+            }
+            #expect(held + TracedRun.tolerance(spin.windowNs) >= spin.windowNs)
             run.expectNearZero("sleep+blocked", spin, spin.times.sleep + spin.times.blocked)
             run.expectWholeWindow("on-cpu+runnable", spin, spin.times.onCPU + spin.times.runnable)
             run.expectAtLeast("on-cpu", spin, spin.times.onCPU, 0.05)

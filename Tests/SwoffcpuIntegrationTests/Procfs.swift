@@ -11,6 +11,15 @@ import Musl
 /// in a loop until EOF, close. (Never `String(contentsOfFile:)`: it may stat the
 /// file, see size 0 and return a truncated or empty string.)
 enum Procfs {
+    /// The machine's steal time over all CPUs (/proc/stat's 8th `cpu` field), in ns.
+    static func machineStealNs() -> UInt64? {
+        guard let stat = try? readString("/proc/stat"),
+              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        let fields = line.split(separator: " ")
+        guard fields.count > 8, let ticks = UInt64(fields[8]) else { return nil }
+        return ticks * clockTickNs
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }

@@ -191,7 +191,11 @@ struct TracedRun {
         // own clocks (KernelClocks), so the brief's tolerance holds for each part.
         let splitTol = base
         let activeTol = base
-        let ours = rec.times
+        // Our on-CPU holds what the hypervisor (steal) and interrupts took while the thread held
+        // its CPU; schedstat's, on the task clock, does not: compare without them.
+        let taken = rec.stolenNs + rec.interruptNs
+        var ours = rec.times
+        ours.onCPU -= min(taken, ours.onCPU)
         let oursActive = ours.onCPU + ours.runnable
         let innerActive = inner.onCPU + inner.runDelay
         let lowerActive = lower.onCPU + lower.runDelay, outerActive = outer.onCPU + outer.runDelay
@@ -206,6 +210,7 @@ struct TracedRun {
               + "on-cpu+runnable diff \(signed(msSigned(oursActive, innerActive))) ms (\(signed(pct(oursActive, innerActive, window), 3)) %) | "
               + "sleep \(f2(ms(ours.sleepInterruptible))) sleep-d \(f2(ms(ours.sleepUninterruptible))) "
               + "blocked \(f2(ms(ours.blocked))) | switches \(rec.switches) wakeups \(rec.wakeups) | "
+              + "on-cpu of which stolen \(f2(ms(rec.stolenNs))) ms, interrupts \(f2(ms(rec.interruptNs))) ms (left out above) | "
               + "tolerance \(f1(ms(splitTol))) ms each, \(f1(ms(activeTol))) ms sum")
         if let raw = rec.tracepointTimes {
             print("[\(label)] \(rec.comm)/\(rec.tid) tracepoints: runnable \(f2(ms(raw.runnable))) ms vs run_delay "

@@ -62,6 +62,8 @@ public struct ReportJSON: Sendable {
         object["comm"] = .string(process.comm)
         object["exited"] = .bool(process.exited)
         Self.addTimes(process.times, to: &object)
+        object["stolen_ns"] = .uint(process.threads.reduce(0) { $0 + $1.stolenNs })
+        object["interrupt_ns"] = .uint(process.threads.reduce(0) { $0 + $1.interruptNs })
         object["threads"] = .array(process.threads.map { .object(threadObject($0)) })
         if let processMembers {
             for member in processMembers(process).members { object[member.key] = member.value }
@@ -78,6 +80,8 @@ public struct ReportJSON: Sendable {
         object["start_ns"] = .uint(thread.startNs)
         object["end_ns"] = .uint(thread.endNs)
         Self.addTimes(thread.times, to: &object)
+        object["stolen_ns"] = .uint(thread.stolenNs)
+        object["interrupt_ns"] = .uint(thread.interruptNs)
         object["switches"] = .uint(thread.switches)
         object["wakeups"] = .uint(thread.wakeups)
         object["seeded"] = .bool(thread.seeded)

@@ -110,6 +110,8 @@ public struct BreakdownTable: Sendable {
                     + " " + TerminalText.padLeft(tid, to: 7) + " " + flag
                 lines.append(row(left: left, times: thread.times, window: thread.windowNs,
                                  dim: thread.exited))
+                lines += takenRows(stolen: thread.stolenNs, interrupt: thread.interruptNs, window: thread.windowNs,
+                                   threshold: thread.windowNs / 1_000)
             }
             if !hidden.isEmpty {
                 let threads = hidden.flatMap { r -> [ThreadRecord] in
@@ -127,6 +129,8 @@ public struct BreakdownTable: Sendable {
                 let window = process.threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }
                 let label = TerminalText.padRight("= total", to: Self.leftWidth)
                 lines.append(row(left: label, times: process.times, window: window, bold: true))
+                lines += takenRows(stolen: process.threads.reduce(0) { $0 + $1.stolenNs },
+                                   interrupt: process.threads.reduce(0) { $0 + $1.interruptNs }, window: window, threshold: 0)
             }
         }
         if flagsUsed {
@@ -166,6 +170,18 @@ public struct BreakdownTable: Sendable {
                 + TerminalText.padLeft("%", to: 6)
         }
         return (stateLine, unitLine)
+    }
+
+    /// Under a row, in its on-CPU column: the part of on-CPU the hypervisor took (steal) and
+    /// interrupts took, when more than `threshold` (a thread's: 0.1 % of its window).
+    private func takenRows(stolen: UInt64, interrupt: UInt64, window: UInt64, threshold: UInt64) -> [String] {
+        var out: [String] = []
+        for (label, ns) in [("  of which stolen", stolen), ("  of which interrupts", interrupt)] where ns > threshold {
+            let cell = TerminalText.padLeft(DurationFormat.format(ns: ns), to: DurationFormat.maxWidth) + " "
+                + TerminalText.padLeft(DurationFormat.percent(ns, of: window), to: 6)
+            out.append(style(TerminalText.padRight(label, to: Self.leftWidth) + "  " + cell, .dim))
+        }
+        return out
     }
 
     private func row(left: String, times: StateTimes, window: UInt64, dim: Bool = false,

@@ -24,6 +24,9 @@ public struct TraceOptions: Sendable {
     /// Entries of the kernel's stack maps; nil: sized from the targets' thread count
     /// (`LoadPlan`, which sizes every other map too).
     public var maxStacks: UInt32?
+    /// Time wakeups with the sched_wakeup hook, as on a kernel without CONFIG_SCHED_INFO
+    /// (no run-queue clocks), even where the kernel has them: for testing that fallback.
+    public var wakeupHook: Bool = false
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -91,7 +94,8 @@ public final class TraceSession {
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
         let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
-        var plan = LoadPlan(options: options, tgids: tgids, threads: threads)
+        var plan = options.wakeupHook ? LoadPlan(options: options, tgids: tgids, threads: threads, queueClock: false)
+            : LoadPlan(options: options, tgids: tgids, threads: threads)
         var loaded = plan.load()
         if case .failure(let first) = loaded, let fallback = plan.withoutOptionalPrograms() {
             // A kernel whose verifier refuses the sleepable seed walk still gets the rest:

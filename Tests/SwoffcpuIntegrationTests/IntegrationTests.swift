@@ -145,6 +145,33 @@ extension IntegrationTests {
             run.expectSoundReport()
         }
 
+        /// Checks the fallback of kernels without CONFIG_SCHED_INFO (no run-queue clocks): the
+        /// sched_wakeup hook times wakeups when they happen, and a sleep loop and a mutex convoy
+        /// still split into on-CPU, runnable and their waits in agreement with schedstat (the
+        /// tracepoints' runnable time, before reconciliation, too: within 25 µs a switch).
+        @Test func wakeupHookFallback() throws {
+            let sleeper = try Workload("sleeper")
+            defer { sleeper.stop() }
+            let mutex = try Workload("mutex")
+            defer { mutex.stop() }
+            let run = try TracedRun.trace("wakeup-hook", [sleeper, mutex], wakeupHook: true)
+            let t = try run.thread(sleeper, "nsleep")
+            run.expectAgreesWithSchedstat(t)
+            run.expectNearZero("blocked", t, t.times.blocked)
+            #expect(t.wakeups > 100, "the hook saw the sleep loop's wakeups")
+            for name in ["mtx0", "mtx1"] {
+                let m = try run.thread(mutex, name)
+                run.expectAgreesWithSchedstat(m)
+                run.expectAtLeast("blocked", m, m.times.blocked, 0.01)
+                let raw = try #require(m.tracepointTimes)
+                let truth = try #require(run.truths[m.tid]?.inner)
+                let diff = raw.runnable > truth.runDelay ? raw.runnable - truth.runDelay : truth.runDelay - raw.runnable
+                #expect(diff <= TracedRun.tolerance(m.windowNs) + 25_000 * m.switches,
+                        "\(name): tracepoint runnable \(raw.runnable) ns vs run_delay \(truth.runDelay) ns")
+            }
+            run.expectSoundReport()
+        }
+
         /// Checks that a 1 ms nanosleep() loop sleeps (interruptible) 1 to 3 ms per
         /// wakeup, is never blocked (nanosleep is not a futex wait) nor in D state,
         /// with on-CPU and runnable matching schedstat.

@@ -202,7 +202,7 @@ public final class TraceSession {
         func reconciled(_ records: [ThreadRecord]) -> [ThreadRecord] {
             records.map { r in
                 var r = r
-                if let k = r.kernelClocks { r.tracepointTimes = r.times; r.times = k.reconcile(r.times) }
+                if let k = r.kernelClocks { r.tracepointTimes = r.times; r.times = k.reconcile(r.times, exited: r.exited) }
                 return r
             }
         }

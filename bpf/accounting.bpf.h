@@ -155,8 +155,14 @@ static __always_inline __u64 kernel_run_delay(struct task_struct *t)
 	return v;
 }
 
+/*
+ * `switched_out`: filled at the thread's own (last) switch-out, where the kernel has
+ * already brought its sum_exec_runtime up to date (update_curr at the dequeue): the
+ * task is still on_cpu, but its run queue's clock may have moved on since (newidle
+ * balancing before the tracepoint), and that time is not the thread's.
+ */
 static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_struct *t,
-				     struct task_acct *a, __u64 end)
+				     struct task_acct *a, __u64 end, bool switched_out)
 {
 	r->tid = t->pid;
 	r->tgid = t->tgid;
@@ -175,7 +181,7 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 	if (bpf_core_field_exists(t->se.cfs_rq) && bpf_core_field_exists(t->sched_info.last_queued)) {
 		/* Running by the kernel's account, not the record's: a record whose
 		 * switch-out was missed says on-CPU for a thread that is not. */
-		__u64 on = kernel_on_cpu(t, t->on_cpu);
+		__u64 on = kernel_on_cpu(t, t->on_cpu && !switched_out);
 		__u64 rd = kernel_run_delay(t);
 
 		r->kernel_on_cpu_ns = on > a->kernel_on_cpu0 ? on - a->kernel_on_cpu0 : 0;
@@ -262,7 +268,7 @@ static __always_inline void finish_thread(struct task_struct *p, struct task_acc
 	close_at(p, a, end);
 	r = bpf_ringbuf_reserve(&exits, sizeof(*r), 0);
 	if (r) {
-		fill_rec(r, p, a, end);
+		fill_rec(r, p, a, end, true);
 		bpf_ringbuf_submit(r, 0);
 	} else {
 		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);

@@ -76,7 +76,7 @@ int seed_threads(struct bpf_iter__task *ctx)
 	if (a->state == SWOFFCPU_ON_CPU)
 		on_cpu_slice(a, t, true);
 	seed_stacks(t, a, now);
-	fill_rec(&r, t, a, now);
+	fill_rec(&r, t, a, now, false);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
@@ -122,7 +122,7 @@ int dump_threads(struct bpf_iter__task *ctx)
 	}
 	else
 		end = bpf_ktime_get_ns(); /* a live look while tracing */
-	fill_rec(&r, t, a, end);
+	fill_rec(&r, t, a, end, false);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

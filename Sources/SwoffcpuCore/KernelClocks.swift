@@ -41,9 +41,17 @@ public struct KernelClocks: Equatable, Sendable {
     ///   the window), and what is left of the window is shared among sleep, uninterruptible
     ///   sleep and blocked in the tracepoints' proportions;
     /// - a thread that never left the run queue: the window stays on-CPU + runnable, split
-    ///   in the kernel's proportion (what its clocks miss at the window's edges is shared).
+    ///   in the kernel's proportion (what its clocks miss at the window's edges is shared);
+    /// - a thread that `exited`: its clocks were read at its last switch-out, where the
+    ///   kernel had charged it everything it will ever charge it, so on-CPU is the kernel's
+    ///   exactly (at most the window) and runnable takes the rest. Sharing would count time
+    ///   the kernel charged to another task: a thread that wakes its joiner on the way out
+    ///   (the futex wake at `mm_release`) runs the rest of its exit on a run-queue clock
+    ///   that is no longer read (`rq_clock_skip_update`), and the kernel charges that time
+    ///   to the task switched in after it — the joiner, itself traced (measured 16 µs an
+    ///   exit under the tracer; docs/testing.md).
     /// On-CPU is `heldCPUNs`: the task clock's time plus steal and interrupt time.
-    public func reconcile(_ times: StateTimes) -> StateTimes {
+    public func reconcile(_ times: StateTimes, exited: Bool = false) -> StateTimes {
         let running = times.onCPU + times.runnable
         let waiting = times.sleep + times.blocked
         let onCPUNs = heldCPUNs
@@ -59,7 +67,8 @@ public struct KernelClocks: Equatable, Sendable {
             out.sleepUninterruptible = shares[1]
             out.blocked = shares[2]
         }
-        let on = min(newRunning, UInt64((Double(newRunning) * Double(onCPUNs) / Double(kernel)).rounded()))
+        let on = exited ? min(newRunning, onCPUNs)
+            : min(newRunning, UInt64((Double(newRunning) * Double(onCPUNs) / Double(kernel)).rounded()))
         out.onCPU = on
         out.runnable = newRunning - on
         return out
@@ -86,7 +95,7 @@ extension ThreadRecord {
     public mutating func reconcileWithKernelClocks() {
         guard let k = kernelClocks else { return }
         tracepointTimes = times
-        times = k.reconcile(times)
+        times = k.reconcile(times, exited: exited)
         stolenNs = min(k.stolenNs, times.onCPU)
         interruptNs = min(k.interruptNs, times.onCPU - stolenNs)
     }

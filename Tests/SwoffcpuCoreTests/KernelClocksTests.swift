@@ -25,6 +25,19 @@ import SwoffcpuTestSupport
         #expect(split.onCPU == 667 && split.runnable == 333 && split.total == 1000)
     }
 
+    /// Checks that an exited thread's on-CPU is the kernel's exactly (its clocks are final),
+    /// never scaled up to fill its window: the rest is runnable, and the window unchanged.
+    @Test func exitedThreadKeepsTheKernelsOnCPU() {
+        let child = StateTimes(onCPU: 120, runnable: 80) // 200 ns lifetime, the kernel saw 170
+        let out = KernelClocks(onCPUNs: 100, runDelayNs: 70).reconcile(child, exited: true)
+        #expect(out.onCPU == 100 && out.runnable == 100 && out.total == 200)
+        let waited = StateTimes(onCPU: 50, runnable: 20, blocked: 130)
+        let w = KernelClocks(onCPUNs: 60, runDelayNs: 30).reconcile(waited, exited: true)
+        #expect(w.onCPU == 60 && w.runnable == 30 && w.blocked == 110)
+        let over = KernelClocks(onCPUNs: 300, runDelayNs: 0).reconcile(child, exited: true)
+        #expect(over.onCPU == 200 && over.runnable == 0)
+    }
+
     /// Checks that without kernel time, or for a thread that only slept, nothing changes.
     @Test func nothingToReconcile() {
         let parked = StateTimes(blocked: 1_000)

@@ -145,6 +145,24 @@ wakers:
  * releases a blocked thread, and to walk the waker's stacks when the wait's own
  * stacks were walked.
  */
+/*
+ * Whether `t` is still in the futex wait its record says it is in: its saved
+ * registers show a futex wait syscall on the same word. A record whose switches
+ * were missed (see catch_up) can say blocked while the thread sleeps elsewhere:
+ * a timer waking it from nanosleep, in an interrupt on an idle CPU, was then
+ * taken for a releaser (tid 0) of the lock.
+ */
+static __always_inline bool still_in_futex_wait(struct task_struct *t, struct task_acct *a)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	long nr;
+
+	if (!regs)
+		return false;
+	nr = regs->orig_ax;
+	return (nr == NR_futex || nr == NR_futex_wait || nr == NR_futex_waitv) && regs->di == a->futex_uaddr;
+}
+
 static __always_inline int handle_waking(void *ctx, struct task_struct *p)
 {
 	struct task_acct *a = traced(p);
@@ -153,7 +171,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p)
 	bool added = false;
 	__u32 zero = 0;
 
-	if (!a || a->state != SWOFFCPU_BLOCKED)
+	if (!a || a->state != SWOFFCPU_BLOCKED || !still_in_futex_wait(p, a))
 		return 0;
 	cur = bpf_get_current_task_btf();
 	a->waker_tid = cur->pid;

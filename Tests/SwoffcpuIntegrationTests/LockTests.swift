@@ -175,8 +175,12 @@ extension IntegrationTests {
                   + "workload \(f1(ms(app.coldWaitNs))) ms in \(app.coldAcquisitions)")
             #expect(cold.waitNs <= app.coldWaitNs + coldEdge)
             #expect(cold.waitNs + run.thread(try w.tid("cold-waiter"))!.times.runnable + coldEdge >= app.coldWaitNs)
+            // One wait per acquisition of the cold waiter, which the workload counts itself; the
+            // 50 ms periods are a ceiling only: on a loaded machine the holder's nanosleep(48 ms)
+            // overruns and fewer periods fit the window (seen: 36 of 40 in a CI run, both sides 36).
             let periods = window / 50e6
-            #expect(Double(cold.waits) >= periods - 3 && Double(cold.waits) <= periods + 3, "one wait per 50 ms period")
+            #expect(abs(Int(cold.waits) - Int(app.coldAcquisitions)) <= 3, "one wait per acquisition")
+            #expect(Double(cold.waits) <= periods + 3, "at most one wait per 50 ms period")
             #expect(cold.maxWaitNs <= 20_000_000, "a wait lasts at most the 2 ms hold (plus scheduling)")
             #expect(hot.waitNs > 20 * cold.waitNs)
 

@@ -17,11 +17,33 @@ public struct StackResolver {
         do { kernel = try symbolizer.kernel() } catch { problems.append("kernel symbols: \(error)") }
     }
 
-    /// Takes what symbolization needs from a live process (maps, ELF symbols).
-    public mutating func snapshot(pid: Int32) {
+    /// Snapshots of a process taken before it exec'ed another image, newest first: its stacks
+    /// from before the exec are named with them (`snapshot(pid:afterExec:)`).
+    public internal(set) var earlierImages: [Int32: [ProcessSymbols]] = [:]
+
+    /// Takes what symbolization needs from a live process (maps, ELF symbols). `afterExec`:
+    /// the process exec'ed since its last snapshot, which is kept for the stacks walked before.
+    public mutating func snapshot(pid: Int32, afterExec: Bool = false) {
+        let previous = processes[pid]
         do { processes[pid] = try symbolizer.snapshotProcess(pid: pid) } catch {
             if processes[pid] == nil { problems.append("process \(pid): \(error)") }
+            return
         }
+        if afterExec, let previous { earlierImages[pid, default: []].insert(previous, at: 0) }
+    }
+
+    /// The snapshot a user stack of `tgid` was walked in: the current image's, or, after an
+    /// exec, the earlier image's whose executable mappings hold more of its addresses (ASLR
+    /// puts the two images at different addresses; a tie keeps the newer).
+    func symbols(tgid: Int32, for ips: [UInt64]) -> ProcessSymbols? {
+        guard let current = processes[tgid] else { return nil }
+        guard let earlier = earlierImages[tgid], !earlier.isEmpty else { return current }
+        var best = current, hits = current.executableHits(ips)
+        for image in earlier {
+            let h = image.executableHits(ips)
+            if h > hits { best = image; hits = h }
+        }
+        return best
     }
 
     /// Attribution, and symbolization into one table: each distinct user stack of a process
@@ -83,7 +105,8 @@ public struct StackResolver {
         var table: StackTable
         var users: [UserKey: Int32] = [:]
         var kernels: [UInt64: Int32] = [:]
-        var frameNames: [Int32: FrameNames] = [:]
+        /// By snapshot (an image of a process: a process that exec'ed has two).
+        var frameNames: [ObjectIdentifier: FrameNames] = [:]
 
         /// Sized up front: grown by doubling, the old copies would add to the peak memory.
         init(data: StackData) {
@@ -94,7 +117,7 @@ public struct StackResolver {
 
         mutating func user(_ id: UInt64, tgid: Int32, resolver: StackResolver) -> Int32 {
             let stack = resolver.userStack(id, tgid: tgid, data: data, table: &table,
-                                           names: &frameNames[tgid, default: FrameNames()])
+                                           names: &frameNames)
             users[UserKey(tgid: tgid, id: id)] = stack
             return stack
         }
@@ -136,7 +159,7 @@ public struct StackResolver {
         if let m = marker(id) { return .names(m) }
         guard let walked = data.userFrames[id] else { return .names(["[lost: stack map full]"]) }
         var ips = Array(walked)
-        guard let symbols = processes[tgid] else {
+        guard let symbols = symbols(tgid: tgid, for: ips) else {
             return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
         if let merged = data.withUserLeaf(id, { ip, sp, bp, stack in
@@ -155,13 +178,18 @@ public struct StackResolver {
         }
     }
 
-    /// A user stack id of process `tgid` in `table`, its addresses named through `names`.
+    /// A user stack id of process `tgid` in `table`, its addresses named through the names
+    /// found so far in the same image.
     private func userStack(_ id: UInt64, tgid: Int32, data: StackData, table: inout StackTable,
-                           names: inout FrameNames) -> Int32 {
+                           names allNames: inout [ObjectIdentifier: FrameNames]) -> Int32 {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
         case .addresses(let ips, let symbols):
+            // Taken out of the dictionary while it grows, so that it is not copied (copy on write).
+            let image = ObjectIdentifier(symbols)
+            var names = allNames.removeValue(forKey: image) ?? FrameNames()
+            defer { allNames[image] = names }
             var frames: [Int32] = []
             frames.reserveCapacity(ips.count)
             for (i, ip) in ips.enumerated() {

@@ -109,6 +109,12 @@ public final class ProcessSymbols: @unchecked Sendable {
         return lookup
     }
 
+    /// How many of `addresses` fall in an executable mapping of this snapshot: which of two
+    /// snapshots of one process (before and after an exec) a stack was walked in.
+    public func executableHits(_ addresses: [UInt64]) -> Int {
+        addresses.reduce(0) { n, a in mappingIndex(a).map { mappings[$0].entry.executable ? n + 1 : n } ?? n }
+    }
+
     /// The mapping containing `address` (binary search over the sorted mappings).
     func mappingIndex(_ address: UInt64) -> Int? {
         var lo = 0

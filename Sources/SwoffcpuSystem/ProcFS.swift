@@ -94,6 +94,19 @@ public enum ProcFS {
         return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 
+    /// What tells one executable image of a process from the next after an exec: where its
+    /// code and stack start and end (fields 26–28 of /proc/PID/stat; an exec maps them anew,
+    /// elsewhere under ASLR) and the executable's path. Nil when the process is gone.
+    public static func imageIdentity(of pid: Int32) -> String? {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 25 else { return nil }
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/\(pid)/exe", &buf, buf.count - 1)
+        let exe = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        return "\(fields[23]) \(fields[24]) \(fields[25]) \(exe)"
+    }
+
     /// Whether this process runs in the initial PID namespace (its /proc/self/ns/pid is
     /// `pid:[4026531836]`, the kernel's PROC_PID_INIT_INO). BPF programs see the initial
     /// namespace's PIDs, and task iterators walk only the tasks of the caller's namespace: from a

@@ -44,6 +44,10 @@ struct TraceRunner {
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
         var exited = Set<ProcessIdentity>()
+        // A target that execs gets a snapshot of its new image; the old one stays for the
+        // stacks walked before (StackResolver picks per stack).
+        var images: [Int32: String] = [:]
+        for t in session.targets { images[t.pid] = ProcFS.imageIdentity(of: t.pid) }
         while true {
             let now = Clock.monotonicNs()
             if let deadlineNs, now >= deadlineNs { break }
@@ -60,6 +64,12 @@ struct TraceRunner {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
                 break
+            }
+            for t in session.targets where !exited.contains(t) {
+                guard let image = ProcFS.imageIdentity(of: t.pid), image != images[t.pid] else { continue }
+                images[t.pid] = image
+                resolver?.snapshot(pid: t.pid, afterExec: true)
+                Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
             status.update(elapsedNs: now - startNs, stats: session.stats())

@@ -260,3 +260,28 @@ extension IntegrationTests.Lifecycle {
         #expect(r.code == 0 || r.stderr.contains("swoffcpu: error:"), "\(r.stderr)")
     }
 }
+
+extension IntegrationTests.Lifecycle {
+    /// Checks that a target that execs during the trace has its stacks from before the exec
+    /// named from its image then, and those after from the new one.
+    @Test func targetExecs() throws {
+        let execer = try WorkloadBuilder.shared.binary("execer")
+        let dir = try Self.scratch("exec")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try ShellRun.run("'\(execer)' & w=$!; '\(try swoffcpuBinary())' -v -p $w -d 3 --all-stacks --folded '\(dir)/f'"
+                                 + " 2> '\(dir)/log' & p=$!; i=0; until grep -q 'tracing pids' '\(dir)/log' || [ $i -ge 600 ];"
+                                 + " do sleep 0.05; i=$((i+1)); done; sleep 1; kill -USR1 $w; wait $p; c=$?; kill $w;"
+                                 + " grep -v '^libbpf' '\(dir)/log' >&2; exit $c")
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("exec'ed: its new image's symbols taken"), "\(r.stderr)")
+        let folded = try String(contentsOfFile: dir + "/f", encoding: .utf8)
+        let lines = folded.split(separator: "\n")
+        let before = lines.filter { $0.contains(";main;sleep_before_exec;") }
+        let after = lines.filter { $0.contains(";main;sleep_after_exec;") }
+        #expect(!before.isEmpty && !after.isEmpty, "\(folded)")
+        // Every sleep of the process is in one of the two functions: none named from the
+        // wrong image (which would be [unknown] or another function).
+        let sleeps = lines.filter { $0.hasPrefix("sleep;") && $0.contains("nanosleep") }
+        #expect(sleeps.allSatisfy { $0.contains("sleep_before_exec") || $0.contains("sleep_after_exec") }, "\(sleeps)")
+    }
+}

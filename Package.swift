@@ -57,6 +57,8 @@ let package = Package(
                 path: "Tests/SwoffcpuTestSupport"),
         .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore", "SwoffcpuTestSupport"]),
         .testTarget(name: "SwoffcpuSystemTests", dependencies: ["SwoffcpuSystem", "SwoffcpuTestSupport"]),
+        // The loader's pure parts (the load plan): no BPF loaded, no root.
+        .testTarget(name: "SwoffcpuBPFTests", dependencies: ["SwoffcpuBPF"]),
         .testTarget(name: "SwoffcpuResolveTests",
                     dependencies: ["SwoffcpuResolve", "SwoffcpuCore", "SwoffcpuSymbolizer", "SwoffcpuTestSupport"]),
         .testTarget(name: "SwoffcpuExportTests",

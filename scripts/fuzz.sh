@@ -165,7 +165,8 @@ for t in "${targets[@]}"; do
     ((build_only)) && continue
     corpus="$out/corpus/$t"
     mkdir -p "$corpus" "$out/artifacts/$t"
-    seeds=("Fuzz/corpus/$t")
+    seeds=()
+    [[ -d "Fuzz/corpus/$t" ]] && seeds+=("Fuzz/corpus/$t")
     case "$t" in
         elf) generate_elf_seeds; seeds+=("$out/seeds/elf") ;;
         ehframe) generate_ehframe_seeds; seeds+=("$out/seeds/ehframe") ;;

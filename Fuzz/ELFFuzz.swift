@@ -10,9 +10,16 @@ public func fuzzELF(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     image.appendSymbols(to: &builder)
     let table = builder.build()
     let step = max(1, table.count / 16)
+    for i in 0..<table.count {
+        precondition(i == 0 || table.starts[i - 1] < table.starts[i], "starts not strictly ascending")
+        precondition(table.starts[i] <= table.ends[i], "symbol ends before it starts")
+    }
     for i in stride(from: 0, to: table.count, by: step) {
-        _ = table.lookup(table.starts[i])
-        _ = table.lookup(table.ends[i] &- 1)
+        for a in [table.starts[i], table.ends[i] &- 1] {
+            if let j = table.lookup(a) {
+                precondition(table.starts[j] <= a && a < table.ends[j], "lookup answered a symbol not containing the address")
+            }
+        }
         _ = table.name(at: i)
     }
     for l in image.loads.prefix(8) {

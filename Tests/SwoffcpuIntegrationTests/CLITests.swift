@@ -87,8 +87,8 @@ extension IntegrationTests {
             // after a fixed delay from the launch: on a loaded machine loading the programs alone
             // can take a second, and a window of a few ms holds no blocked stack.
             let r = try ShellRun.run("'\(try swoffcpuBinary())' -v -p \(w.pid) --json '\(dir)/r.json' --folded '\(dir)/r.folded'"
-                                     + " 2> '\(dir)/log' & p=$!; i=0; until grep -q 'tracing pids' '\(dir)/log' || [ $i -ge 600 ];"
-                                     + " do sleep 0.05; i=$((i+1)); done; sleep 1; kill -\(signal) $p; wait $p; c=$?;"
+                                     + " 2> '\(dir)/log' & p=$!; \(TraceWindow.shellWait(log: dir + "/log"))"
+                                     + " sleep 1; kill -\(signal) $p; wait $p; c=$?;"
                                      + " grep -v '^libbpf' '\(dir)/log' >&2; exit $c")
             #expect(r.code == 0, "exit \(r.code): \(r.stderr)")
             #expect(r.stdout.contains("pid \(w.pid)") && r.stdout.contains("mtx0"), "the table was printed")

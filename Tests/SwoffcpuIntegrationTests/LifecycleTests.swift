@@ -89,9 +89,10 @@ extension IntegrationTests {
             #expect(inside.code == 1)
             #expect(inside.stderr.hasPrefix("swoffcpu: error: swoffcpu runs in a PID namespace of its own"), "\(inside.stderr)")
             // A `sleep` in a new PID namespace (pid 1 there): traced by its host PID, all asleep.
-            let r = try ShellRun.run("unshare --pid --fork sleep 30 & u=$!; i=0;"
-                                     + " while [ -z \"$(pgrep -P $u sleep)\" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;"
-                                     + " s=$(pgrep -P $u sleep); echo \"host pid $s\";"
+            // (unshare's child, from /proc/PID/task/PID/children: no procps needed.)
+            let r = try ShellRun.run("unshare --pid --fork sleep 30 & u=$!; i=0; s=;"
+                                     + " while [ -z \"$s\" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1));"
+                                     + " s=$(cat /proc/$u/task/$u/children 2>/dev/null | tr -d ' '); done; echo \"host pid $s\";"
                                      + " '\(bin)' -p $s -d 1 --no-stacks; c=$?; kill $u $s; exit $c")
             #expect(r.code == 0, "\(r.stderr)")
             let pid = r.stdout.split(separator: "\n").first?.split(separator: " ").last.map(String.init) ?? "?"
@@ -108,7 +109,7 @@ extension IntegrationTests {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let start = Procfs.monotonicNs()
             let r = try ShellRun.run("'\(try swoffcpuBinary())' -v -p \(w.pid) -d 60 --json '\(dir)/r.json' 2> '\(dir)/log' & p=$!;"
-                                     + " i=0; until grep -q 'tracing pids' '\(dir)/log' || [ $i -ge 600 ]; do sleep 0.05; i=$((i+1)); done;"
+                                     + " \(TraceWindow.shellWait(log: dir + "/log"))"
                                      + " sleep 1; kill -TERM \(w.pid); wait $p; c=$?; grep -v '^libbpf' '\(dir)/log' >&2; exit $c")
             let seconds = Double(Procfs.monotonicNs() - start) / 1e9
             #expect(r.code == 0, "\(r.stderr)")
@@ -137,12 +138,7 @@ extension IntegrationTests {
             let log = dir + "/log"
             let tracer = try Spawn.spawn("/bin/sh", ["-c", "exec '\(try swoffcpuBinary())' -v -p \(keeper.pid),\(victim.pid) -d 4"
                                                      + " --no-stacks --json '\(dir)/r.json' > '\(dir)/out' 2> '\(log)'"])
-            var started = false
-            for _ in 0..<600 where !started {
-                usleep(50_000)
-                started = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("tracing pids")
-            }
-            #expect(started)
+            #expect(TraceWindow.wait(log: log))
             usleep(500_000)
             victim.stop()
             var reuser: pid_t = 0
@@ -182,12 +178,7 @@ extension IntegrationTests {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let log = dir + "/log"
             let tracer = try Spawn.spawn("/bin/sh", ["-c", "exec '\(try swoffcpuBinary())' -v -p \(w.pid) > /dev/null 2> '\(log)'"])
-            var started = false
-            for _ in 0..<600 where !started {
-                usleep(50_000)
-                started = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("tracing pids")
-            }
-            #expect(started)
+            #expect(TraceWindow.wait(log: log))
             // The tracer's programs, maps and links, from its file descriptors (bpftool's
             // `pids` column needs a bpftool built with it; fdinfo is always there).
             func owned(_ kind: String) -> Set<Int> {
@@ -269,8 +260,8 @@ extension IntegrationTests.Lifecycle {
         let dir = try Self.scratch("exec")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try ShellRun.run("'\(execer)' & w=$!; '\(try swoffcpuBinary())' -v -p $w -d 3 --all-stacks --folded '\(dir)/f'"
-                                 + " 2> '\(dir)/log' & p=$!; i=0; until grep -q 'tracing pids' '\(dir)/log' || [ $i -ge 600 ];"
-                                 + " do sleep 0.05; i=$((i+1)); done; sleep 1; kill -USR1 $w; wait $p; c=$?; kill $w;"
+                                 + " 2> '\(dir)/log' & p=$!; \(TraceWindow.shellWait(log: dir + "/log"))"
+                                 + " sleep 1; kill -USR1 $w; wait $p; c=$?; kill $w;"
                                  + " grep -v '^libbpf' '\(dir)/log' >&2; exit $c")
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.stderr.contains("exec'ed: its new image's symbols taken"), "\(r.stderr)")

@@ -43,3 +43,22 @@ struct ShellRun {
                         stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
     }
 }
+
+/// Where a test waits for a traced run's window to start: `swoffcpu -v` logs "tracing pids" on
+/// stderr once it has. A signal or an event sent after a fixed delay from the launch instead
+/// lands, on a loaded machine, while the programs still load (seen: 4–6 s for a debug build).
+enum TraceWindow {
+    /// A shell fragment that waits (at most 30 s) until the log file `log` says the window started.
+    static func shellWait(log: String) -> String {
+        "i=0; until grep -q 'tracing pids' '\(log)' || [ $i -ge 600 ]; do sleep 0.05; i=$((i+1)); done;"
+    }
+
+    /// Waits (at most 30 s) until the log file `log` says the window started; whether it did.
+    static func wait(log: String) -> Bool {
+        for _ in 0..<600 {
+            if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("tracing pids") { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}

@@ -60,22 +60,46 @@ static __always_inline void rq_taken(struct task_struct *t, __u64 *steal, __u64 
 }
 
 /*
- * An on-CPU slice begins (`start`) or ends: what the run queue's counters of steal
- * and interrupt time grew by over it is the slice's stolen and interrupt time. A
- * running task stays on its CPU for the whole slice, and the counters were just
- * brought up to date by __schedule (update_rq_clock), so the deltas are exact.
+ * The steal and interrupt time of an on-CPU slice: what the run queue's counters grew by
+ * since the slice began (their marks), capped at the slice's wall time that its task
+ * clock did not count (`wall - ran`: the tracepoints' slice less its sum_exec_runtime).
+ * The cap matters: when a wakeup brings an idle CPU back, __schedule skips its clock
+ * update (rq_clock_skip_update), so the counters at the switch-in are stale and their
+ * next growth holds the steal of the vCPU's own wake-up, before the thread ran — seen as
+ * 20 % of a mutex convoy's on-CPU time on a busy host. Capped, a slice never gets more
+ * than the time it held the CPU without the task clock running.
  */
-static __always_inline void on_cpu_slice(struct task_acct *a, struct task_struct *t, bool start)
+static __always_inline void slice_taken(struct task_acct *a, struct task_struct *t, __u64 wall, __u64 ran,
+					__u64 *stolen, __u64 *irq)
 {
-	__u64 steal, irq;
+	__u64 steal, ir, gap = wall > ran ? wall - ran : 0;
 
-	rq_taken(t, &steal, &irq);
-	if (!start) {
-		a->stolen_ns += steal > a->steal_mark ? steal - a->steal_mark : 0;
-		a->irq_ns += irq > a->irq_mark ? irq - a->irq_mark : 0;
-	}
-	a->steal_mark = steal;
-	a->irq_mark = irq;
+	rq_taken(t, &steal, &ir);
+	*stolen = steal > a->steal_mark ? steal - a->steal_mark : 0;
+	if (*stolen > gap)
+		*stolen = gap;
+	gap -= *stolen;
+	*irq = ir > a->irq_mark ? ir - a->irq_mark : 0;
+	if (*irq > gap)
+		*irq = gap;
+}
+
+/* An on-CPU slice begins at `now`: the counters' marks (see slice_taken). */
+static __always_inline void on_cpu_slice_start(struct task_acct *a, struct task_struct *t, __u64 now)
+{
+	rq_taken(t, &a->steal_mark, &a->irq_mark);
+	a->slice_since = now;
+}
+
+/* The on-CPU slice that began at a->slice_since (with a->mark_on_cpu) ends at `now`. */
+static __always_inline void on_cpu_slice_end(struct task_acct *a, struct task_struct *t, __u64 now)
+{
+	__u64 sum = t->se.sum_exec_runtime, stolen, irq;
+
+	slice_taken(a, t, now > a->slice_since ? now - a->slice_since : 0,
+		    sum > a->mark_on_cpu ? sum - a->mark_on_cpu : 0, &stolen, &irq);
+	a->stolen_ns += stolen;
+	a->irq_ns += irq;
 }
 
 /* Close the current interval at `now` and enter `state`. */
@@ -85,9 +109,9 @@ static __always_inline void enter(struct task_acct *a, struct task_struct *t, __
 	__u32 s = a->state;
 
 	if (s == SWOFFCPU_ON_CPU && state != SWOFFCPU_ON_CPU)
-		on_cpu_slice(a, t, false);
+		on_cpu_slice_end(a, t, now);
 	else if (s != SWOFFCPU_ON_CPU && state == SWOFFCPU_ON_CPU)
-		on_cpu_slice(a, t, true);
+		on_cpu_slice_start(a, t, now);
 
 	/* Timestamps from two CPUs can be a hair out of order: never let `since`
 	 * move back, or the next interval would be counted twice. */
@@ -190,13 +214,13 @@ static __always_inline void fill_rec(struct swoffcpu_thread_rec *r, struct task_
 	}
 	r->stolen_ns = a->stolen_ns;
 	r->irq_ns = a->irq_ns;
-	if (t->on_cpu && a->state == SWOFFCPU_ON_CPU) {
+	if (t->on_cpu && a->state == SWOFFCPU_ON_CPU && end > a->slice_since) {
 		/* The slice in progress, as kernel_on_cpu adds it. */
-		__u64 steal, irq;
+		__u64 sum = kernel_on_cpu(t, !switched_out), stolen, irq;
 
-		rq_taken(t, &steal, &irq);
-		r->stolen_ns += steal > a->steal_mark ? steal - a->steal_mark : 0;
-		r->irq_ns += irq > a->irq_mark ? irq - a->irq_mark : 0;
+		slice_taken(a, t, end - a->slice_since, sum > a->mark_on_cpu ? sum - a->mark_on_cpu : 0, &stolen, &irq);
+		r->stolen_ns += stolen;
+		r->irq_ns += irq;
 	}
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
 }

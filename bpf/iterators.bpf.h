@@ -74,7 +74,7 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a->mark_run_delay = a->kernel_run_delay0;
 	a->mark_on_cpu = a->kernel_on_cpu0;
 	if (a->state == SWOFFCPU_ON_CPU)
-		on_cpu_slice(a, t, true);
+		on_cpu_slice_start(a, t, now);
 	seed_stacks(t, a, now);
 	fill_rec(&r, t, a, now, false);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));

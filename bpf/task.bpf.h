@@ -70,6 +70,7 @@ struct task_acct {
 	__u64 irq_ns;
 	__u64 steal_mark;
 	__u64 irq_mark;
+	__u64 slice_since; /* when the current on-CPU slice began */
 };
 
 struct {

@@ -389,7 +389,9 @@ extension IntegrationTests {
             // thread's sum_exec_runtime, up to each thread's last switch-out. The readings miss
             // what the threads running at that instant ran since their last update (a scheduler
             // tick at most), hence 2 clock ticks beside the base tolerance; no per-exit slack.
-            let ours = p.threads.reduce(0) { $0 + $1.times.onCPU }
+            // Without the steal and interrupt time in our on-CPU: the cgroup is charged on the
+            // task clock, as sum_exec_runtime is (see KernelClocks).
+            let ours = p.threads.reduce(0) { $0 + $1.times.onCPU - min($1.times.onCPU, $1.stolenNs + $1.interruptNs) }
             let switches = p.threads.reduce(0) { $0 + $1.switches }
             let exits = UInt64(born.filter(\.exited).count)
             let tol = TracedRun.tolerance(run.report.windowNs) + 2 * Procfs.clockTickNs

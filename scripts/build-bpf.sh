@@ -10,14 +10,19 @@ cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-$(command -v clang)}
 OBJCOPY=${OBJCOPY:-$(dirname "$CLANG")/llvm-objcopy}
-out=$(mktemp -d)
+out=$(mktemp -d /tmp/swoffcpu-bpf.XXXXXXXX) # a fixed shape, whatever TMPDIR is (see below)
 trap 'rm -rf "$out"' EXIT
 
-"$CLANG" -target bpf -g -O2 -D__TARGET_ARCH_x86 -mcpu=v3 \
+# Compiled from a copy of bpf/ at a path of fixed shape ($out/src): the object's BTF
+# came out different for clones at different paths even with -ffile-prefix-map (seen:
+# two type ids swapped between /work/main and /tmp/ciclone-1), which failed --check.
+mkdir -p "$out/src"
+cp -r bpf "$out/src/bpf"
+(cd "$out/src" && "$CLANG" -target bpf -g -O2 -D__TARGET_ARCH_x86 -mcpu=v3 \
     -Wall -Werror -Wno-unused-function \
-    -I bpf -I bpf/vmlinux/x86 -ffile-prefix-map="$PWD"=. \
+    -I bpf -I bpf/vmlinux/x86 -ffile-prefix-map="$out/src"=. \
     -MD -MF "$out/deps" \
-    -c bpf/swoffcpu.bpf.c -o "$out/swoffcpu.bpf.o"
+    -c bpf/swoffcpu.bpf.c -o "$out/swoffcpu.bpf.o")
 # The object is rebuilt from every source each time, so --check sees a change in
 # any header it includes. A header in bpf/ that it does not include would escape
 # the check (and be dead code): refuse it.

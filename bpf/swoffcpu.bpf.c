@@ -19,6 +19,7 @@
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
+ *   follow.bpf.h      following new processes; births, execs and exits to user space
  *
  * bpf/swoffcpu.h is the one header shared with user space. The loader
  * (Sources/SwoffcpuBPF/LoadPlan.swift) decides which programs load, sets the
@@ -34,6 +35,7 @@
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
 #include "iterators.bpf.h"
+#include "follow.bpf.h"
 
 /* Set by the loader before load. */
 const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */
@@ -121,7 +123,8 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 	return 0;
 }
 
-/* A thread created by a traced thread is traced from birth, runnable until it first runs. */
+/* A thread created by a traced thread is traced from birth, runnable until it first runs;
+ * so is a new process with --follow (follow.bpf.h). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -132,8 +135,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (!traced(parent))
 		return 0;
-	if (child->tgid != parent->tgid)
-		return 0; /* a new process, not a thread */
+	if (child->tgid != parent->tgid && !follow_process(parent, child))
+		return 0; /* a new process, not followed */
 	now = event_time();
 	if (!now)
 		return 0;

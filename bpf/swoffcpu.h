@@ -188,4 +188,28 @@ struct swoffcpu_waker_val {
 #define SWOFFCPU_CTR_MISSED_SWITCHES 12 /* switches a program run missed, recovered from the kernel's clocks */
 #define SWOFFCPU_NCOUNTERS          13
 
+/*
+ * Follow (`--follow`, `-- COMMAND`; bpf/follow.bpf.h): the traced processes' births,
+ * execs and exits, sent through the `proc_events` ring buffer so that user space keeps
+ * the process tree (parent, command line, exit status) and takes a new image's symbols
+ * while the process lives.
+ */
+#define SWOFFCPU_PROC_FORK 1 /* a traced task created a process: traced from birth */
+#define SWOFFCPU_PROC_EXEC 2 /* a traced process exec'ed: comm and args are the new image's */
+#define SWOFFCPU_PROC_EXIT 3 /* a traced process's last thread exited */
+
+#define SWOFFCPU_ARGS_LEN 256
+
+struct swoffcpu_proc_event {
+	__u32 type;                    /* SWOFFCPU_PROC_* */
+	__u32 pid;                     /* the process (tgid) */
+	__u32 ppid;                    /* its parent process (the real parent's tgid) */
+	__u32 exit_code;               /* EXIT: wait(2) status (code << 8, or the signal, | 0x80 with a core) */
+	__u64 time_ns;                 /* CLOCK_MONOTONIC */
+	char comm[SWOFFCPU_COMM_LEN];
+	__u32 args_len;                /* EXEC: bytes of args used */
+	__u32 pad;
+	char args[SWOFFCPU_ARGS_LEN];  /* EXEC: argv, NUL-separated, cut at SWOFFCPU_ARGS_LEN */
+};
+
 #endif /* SWOFFCPU_H */

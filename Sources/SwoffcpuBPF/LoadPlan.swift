@@ -26,6 +26,9 @@ public struct LoadPlan: Sendable, Equatable {
         /// The sleepable walk of the user stacks of threads off-CPU at seeding: detail
         /// only, left out without user stacks or when the verifier refuses it.
         public var seedUserStacks: Bool
+        /// sched_process_exec and sched_process_exit: the traced processes' execs and exits,
+        /// for the process tree (bpf/follow.bpf.h); at those events only.
+        public var processEvents = false
     }
 
     /// `max_entries` of each map sized at load, all at least 1.
@@ -55,6 +58,9 @@ public struct LoadPlan: Sendable, Equatable {
     /// The traced processes for the kernel side's tgid compare before its task-storage
     /// lookup; empty when there are more than it holds (the lookup alone decides).
     public var fastTgids: [UInt32]
+    /// Processes created by traced tasks are traced from birth (--follow). Their tgids are
+    /// not known at load, so the fast tgid filter is left empty.
+    public var followProcesses = false
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -74,6 +80,9 @@ public struct LoadPlan: Sendable, Equatable {
         walkPeriodNs = Self.walkPeriodNs
         self.queueClock = queueClock
         fastTgids = tgids.count <= Int(SWOFFCPU_FAST_TGIDS) ? tgids.map { UInt32(bitPattern: $0) } : []
+        programs.processEvents = options.processEvents || options.followProcesses
+        followProcesses = options.followProcesses && followThreads
+        if followProcesses { fastTgids = [] }
     }
 
     /// Map sizes: room for every thread's stacks with a wide margin. The stack and lock
@@ -111,6 +120,7 @@ public struct LoadPlan: Sendable, Equatable {
             var plan = cPlan(fastTgids: tgids)
             return swoffcpu_configure(skel, &plan)
         }
+        if err == 0 { err = swoffcpu_follow_configure(skel, followProcesses ? 1 : 0, programs.processEvents ? 1 : 0) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

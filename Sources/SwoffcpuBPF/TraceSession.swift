@@ -27,6 +27,11 @@ public struct TraceOptions: Sendable {
     /// Time wakeups with the sched_wakeup hook, as on a kernel without CONFIG_SCHED_INFO
     /// (no run-queue clocks), even where the kernel has them: for testing that fallback.
     public var wakeupHook: Bool = false
+    /// Processes created by traced tasks are traced from birth (--follow).
+    public var followProcesses: Bool = false
+    /// Births, execs and exits of traced processes are reported (`processEvents()`): with
+    /// --follow and for a command swoffcpu starts.
+    public var processEvents: Bool = false
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -61,6 +66,7 @@ public final class TraceSession {
     private var skel: OpaquePointer?
     private var ring: OpaquePointer?
     private let sink = ExitSink()
+    private var processRing: ProcessEventRing?
     private var seeds: [ThreadRecord] = []
     private var names: [Int32: String] = [:]
     private(set) public var windowStartNs: UInt64 = 0
@@ -137,8 +143,11 @@ public final class TraceSession {
         }, ctx, nil)
         if ring == nil { throw BPFError("creating the exit ring buffer", errno: errno) }
 
-        let err = swoffcpu_attach(skel)
+        if options.processEvents { processRing = try ProcessEventRing(fd: swoffcpu_proc_events_fd(skel)) }
+        var err = swoffcpu_attach(skel)
         if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
+        err = swoffcpu_follow_attach(skel)
+        if err != 0 { throw BPFError("attaching the process exec and exit tracepoints", errno: err) }
         started = true
         windowStartNs = Clock.monotonicNs()
         // Twice: a thread created by a not-yet-seeded thread during the first pass
@@ -170,20 +179,52 @@ public final class TraceSession {
         targets.allSatisfy(\.hasExited)
     }
 
-    /// Ends the window now, collects every thread's record and detaches.
-    public func stop() throws -> TraceReport {
+    /// Births, execs and exits of traced processes since the last call (with
+    /// `TraceOptions.processEvents`).
+    public func processEvents() -> [ProcessEvent] {
+        processRing?.consume() ?? []
+    }
+
+    /// Process events lost because their ring buffer was full.
+    public var processEventsDropped: UInt64 {
+        guard let skel else { return 0 }
+        return swoffcpu_proc_events_dropped(skel)
+    }
+
+    /// The records of exited threads received so far: their latest end (0 if none).
+    public var lastExitNs: UInt64 {
+        sink.records.reduce(0) { max($0, $1.endNs) }
+    }
+
+    /// How many traced threads live now (a look through the dump iterator while tracing).
+    public func liveThreadCount() throws -> Int {
+        guard started, !stopped else { return 0 }
+        return try runIterator(SWOFFCPU_ITER_DUMP).count
+    }
+
+    /// Ends the window now, collects every thread's record and detaches. With `at`, an instant
+    /// already past, the window ends there instead: for a trace whose threads have all exited
+    /// (`liveThreadCount() == 0`), at the last exit, so that nothing after it is in the window.
+    public func stop(at pastEnd: UInt64? = nil) throws -> TraceReport {
         guard let skel, started, !stopped else { throw TraceError.notTracing }
         stopped = true
-        // The window ends 2 ms from now, not now: a program on another CPU that read the
-        // clock after `now` but before our store to .bss became visible would still count
-        // its event, past the end (seen: a record 153 ns beyond it). Set in the future, the
-        // end is visible everywhere long before any clock reaches it; wait until it has
-        // passed, then every event after it is refused.
-        let end = Clock.monotonicNs() + 2_000_000
-        swoffcpu_set_window_end(skel, end)
-        while Clock.monotonicNs() < end + 200_000 { Clock.nap(ns: 200_000) }
+        let end: UInt64
+        if let pastEnd, pastEnd <= Clock.monotonicNs() {
+            end = max(pastEnd, windowStartNs)
+            swoffcpu_set_window_end(skel, end)
+        } else {
+            // The window ends 2 ms from now, not now: a program on another CPU that read the
+            // clock after `now` but before our store to .bss became visible would still count
+            // its event, past the end (seen: a record 153 ns beyond it). Set in the future, the
+            // end is visible everywhere long before any clock reaches it; wait until it has
+            // passed, then every event after it is refused.
+            end = Clock.monotonicNs() + 2_000_000
+            swoffcpu_set_window_end(skel, end)
+            while Clock.monotonicNs() < end + 200_000 { Clock.nap(ns: 200_000) }
+        }
         let live = try runIterator(SWOFFCPU_ITER_DUMP)
         poll()
+        swoffcpu_follow_detach(skel)
         swoffcpu_detach(skel)
         poll()
         for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
@@ -308,6 +349,7 @@ public final class TraceSession {
     private func destroy() {
         if let ring { ring_buffer__free(ring) }
         ring = nil
+        processRing = nil
         if let skel { swoffcpu_destroy(skel) }
         skel = nil
     }

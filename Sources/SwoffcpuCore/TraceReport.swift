@@ -27,6 +27,8 @@ public struct ProcessReport: Sendable {
     /// Whether the process had exited by the end of the window.
     public var exited: Bool
     public var threads: [ThreadRecord]
+    /// Parent, command line and exit, when swoffcpu followed it (--follow, `-- COMMAND`).
+    public var lineage: ProcessLineage? = nil
 
     public init(pid: Int32, comm: String, exited: Bool, threads: [ThreadRecord]) {
         self.pid = pid

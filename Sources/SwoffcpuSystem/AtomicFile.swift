@@ -48,6 +48,11 @@ public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertib
 /// The new file keeps the mode of the file it replaces; a new file gets `permissions` less the
 /// process umask (0644 under the usual umask 022), as `open(2)` would.
 public enum AtomicFile {
+    /// Who the files written belong to, when not the process's own user: under sudo, the
+    /// invoking user (set once at start, before any file is written). The temporary file is
+    /// given to them (fchown) before it is renamed into place.
+    nonisolated(unsafe) public static var owner: (uid: uid_t, gid: gid_t)?
+
     public static func write(_ data: Data, to path: String, permissions: mode_t = 0o666) throws(AtomicFileError) {
         var result: Result<Void, AtomicFileError> = .success(())
         data.withUnsafeBytes { raw in
@@ -130,6 +135,7 @@ public enum AtomicFile {
             var existing = stat()
             let mode = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : permissions & ~currentUmask()
             _ = fchmod(fd, mode)
+            if let owner = AtomicFile.owner { _ = fchown(fd, owner.uid, owner.gid) }
         }
 
         func write(_ bytes: UnsafeRawBufferPointer) throws(AtomicFileError) {

@@ -10,11 +10,15 @@ struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
+    /// The table (and top stacks, lock sections) also as a file, without colour (--output-dir).
+    var textFile: String? = nil
+    /// The table to stderr whatever goes to stdout: a command's stdout is its own (`-- COMMAND`).
+    var textToStderr = false
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
     func checkPaths() throws {
-        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers] {
+        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, textFile] {
             if let path { try AtomicFile.checkWritable(path) }
         }
     }
@@ -37,16 +41,23 @@ struct ReportOutput: Sendable {
         }
         // Each file is built and written (and synced) on a thread of its own while the text is
         // put together: a file's fsync waits while another is built.
+        if let textFile {
+            files.append {
+                let text = renderText(report, symbolized, lockReport, targetDescription, color: false)
+                try AtomicFile.write(text, to: textFile)
+            }
+        }
         try Concurrently.run(files) {
-            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout)
+            let text = renderText(report, symbolized, lockReport, targetDescription, color: Self.useColor)
+            if toStdout || textToStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
         }
     }
 
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
-    private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                           _ targetDescription: String, toStderr: Bool) {
-        var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
+    private func renderText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
+                            _ targetDescription: String, color: Bool) -> String {
+        var text = locks.locks ? "" : BreakdownTable(color: color, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
@@ -60,7 +71,7 @@ struct ReportOutput: Sendable {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
-        if toStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
+        return text
     }
 
     private func writeJSON(_ trace: ResolvedTrace, to path: String) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwoffcpuSystem
 
 @main
 struct Swoffcpu: ParsableCommand {
@@ -32,6 +33,10 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -d 5 --folded out.folded --flamegraph out.svg
           swoffcpu -p 1234 -d 5 --locks     contended locks only (docs/locks.md)
           swoffcpu -p 1234 -d 5 --folded-wakers w.folded --flamegraph-wakers w.svg
+          swoffcpu -- make -j2              run make traced, exit with its status
+          swoffcpu -f --folded o.folded -- make -j2    with every process it starts
+          swoffcpu -p 1234 -f -d 10         and the processes pid 1234 starts
+          swoffcpu --output-dir out -- ./app    every output into out/ (docs/commands.md)
         """,
         version: "0.1.0"
     )
@@ -40,11 +45,22 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
     @OptionGroup(title: "Locks") var locks: LockOptions
+    @OptionGroup(title: "Command and processes") var launch: LaunchOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
 
     func validate() throws {
+        if target.pidLists.isEmpty && target.tidLists.isEmpty && launch.command.isEmpty {
+            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID), or a command after '--'")
+        }
+        if launch.follow && !target.tidLists.isEmpty {
+            throw ValidationError("--follow traces whole processes: it does not go with -t")
+        }
+        if !launch.command.isEmpty, let flag = [("--json", output.json), ("--folded", stacks.folded),
+                                                ("--folded-wakers", locks.foldedWakers)].first(where: { $0.1 == "-" })?.0 {
+            throw ValidationError("\(flag) -: with a command, standard output is the command's; write to a file (or --output-dir)")
+        }
         if locks.needsStacks && !stacks.enabled {
             throw ValidationError("--folded-wakers and --flamegraph-wakers need stacks: drop --no-stacks")
         }
@@ -73,16 +89,28 @@ struct Swoffcpu: ParsableCommand {
     func run() throws {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
+        var commandStatus: Int32?
         do {
-            let output = ReportOutput(output: output, stacks: stacks, locks: locks)
+            // Under sudo: the command runs as the invoking user, who owns every file written.
+            let user = InvokingUser.fromSudo(environment: ProcessInfo.processInfo.environment)
+            AtomicFile.owner = user.map { ($0.uid, $0.gid) }
+            let output = try launch.reportOutput(output: output, stacks: stacks, locks: locks)
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
-            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            let command = launch.command.isEmpty ? nil : try CommandLaunch(arguments: launch.command, user: user)
+            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose,
+                                        follow: launch.follow, command: command).run()
             try output.write(trace)
+            // Then swoffcpu exits as the command did ($?: its code, or 128 + the signal).
+            commandStatus = command?.finish()
+        } catch let error as LaunchError {
+            Diagnostics.write("swoffcpu: error: \(error)\n")
+            throw ExitCode(error.shellStatus)
         } catch let error as ExitCode {
             throw error
         } catch {
             Diagnostics.fail(error, verbose: verbose)
         }
+        if let commandStatus, commandStatus != 0 { throw ExitCode(commandStatus) }
     }
 }

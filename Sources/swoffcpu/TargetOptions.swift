@@ -36,9 +36,7 @@ struct TargetOptions: ParsableArguments {
     func validate() throws {
         _ = try Self.parseIDs(pidLists)
         _ = try Self.parseIDs(tidLists)
-        if pidLists.isEmpty && tidLists.isEmpty {
-            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID)")
-        }
+        // That there is a target at all (-p, -t or a command) is checked by Swoffcpu.validate.
         if let duration, !(duration > 0 && duration.isFinite) {
             throw ValidationError("--duration must be a positive number of seconds, not \(duration)")
         }

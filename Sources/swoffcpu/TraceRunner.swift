@@ -10,6 +10,10 @@ struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
     let verbose: Bool
+    /// --follow: processes created by the targets are traced too (ProcessFollower).
+    var follow = false
+    /// `-- COMMAND`: started held, a target, released once traced (CommandLaunch).
+    var command: CommandLaunch? = nil
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -19,7 +23,9 @@ struct TraceRunner {
         try Preflight.checkBTF()
         try Preflight.checkCapabilities()
         try Preflight.checkPIDNamespace()
-        var options = TraceOptions(pids: target.pids, tids: target.tids, verbose: verbose)
+        var options = TraceOptions(pids: target.pids + (command.map { [$0.pid] } ?? []), tids: target.tids, verbose: verbose)
+        options.followProcesses = follow
+        options.processEvents = follow || command != nil
         options.userStacks = stacks.enabled && !stacks.noUserStacks
         options.kernelStacks = stacks.enabled && !stacks.noKernelStacks
         options.allStacks = stacks.allStacks
@@ -36,13 +42,18 @@ struct TraceRunner {
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         var resolver: StackResolver? = StackResolver()
-        for pid in session.tgids { resolver?.snapshot(pid: pid) }
+        // (Not the held command: it is still a copy of swoffcpu; its exec event snapshots it.)
+        for pid in session.tgids where pid != command?.pid { resolver?.snapshot(pid: pid) }
+        var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
+        // Traced and seeded: the command may run now (its exec is its first event).
+        try command?.release()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
+        var endAt: UInt64? // the last exit, when every traced thread has exited
         var exited = Set<ProcessIdentity>()
         // A target that execs gets a snapshot of its new image; the old one stays for the
         // stacks walked before (StackResolver picks per stack).
@@ -51,21 +62,50 @@ struct TraceRunner {
         while true {
             let now = Clock.monotonicNs()
             if let deadlineNs, now >= deadlineNs { break }
-            if StopSignals.received != nil { why = "interrupted"; break }
+            if let signal = StopSignals.received {
+                // With a command: passed on to it, and the trace goes on until it exits
+                // (5 s at most), so that what it does on Ctrl-C is in the report.
+                guard let command else { why = "interrupted"; break }
+                command.forward(signal, nowNs: now)
+                if let since = command.forwarded?.atNs, now - since > 5_000_000_000 {
+                    why = "interrupted; the command did not exit within 5 s"
+                    break
+                }
+            }
             // A target that exits is said when it is seen (the trace goes on for the others);
             // when none is left, the trace ends, whatever -d said.
-            for t in session.targets where !exited.contains(t) && t.hasExited {
+            for t in session.targets where !exited.contains(t) && (t.pid == command?.pid ? command?.status != nil : t.hasExited) {
                 exited.insert(t)
+                if t.pid == command?.pid { continue } // said with the report
                 status.clear()
                 let name = session.processName(t.pid).map { " (\(TerminalText.sanitize($0)))" } ?? ""
                 Diagnostics.write("swoffcpu: pid \(t.pid)\(name) exited \(DurationFormat.format(ns: now - startNs)) into the trace\n")
             }
-            if exited.count == session.targets.count {
+            follower.consume(session.processEvents(), resolver: &resolver)
+            if exited.count == session.targets.count && !options.processEvents {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
                 break
             }
-            for t in session.targets where !exited.contains(t) {
+            // With a command, the trace ends when it has exited; else when every target has.
+            // With --follow, once the processes born meanwhile have exited too.
+            let finished = (command.map { $0.status != nil } ?? (exited.count == session.targets.count))
+                && follower.alive.isEmpty
+            if finished && options.processEvents {
+                // The last exits' records arrive after the parent hears of them (the final
+                // switch-out follows the exit): when no traced thread is left, the window ends
+                // at the last exit.
+                Clock.nap(ns: 5_000_000)
+                session.poll()
+                follower.consume(session.processEvents(), resolver: &resolver)
+                if follower.alive.isEmpty {
+                    if (try? session.liveThreadCount()) == 0 { endAt = session.lastExitNs }
+                    why = command == nil ? "every traced process exited" : "the command exited"
+                    if command == nil { Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n") }
+                    break
+                }
+            }
+            for t in session.targets where !exited.contains(t) && !options.processEvents { // else: exec events
                 guard let image = ProcFS.imageIdentity(of: t.pid), image != images[t.pid] else { continue }
                 images[t.pid] = image
                 resolver?.snapshot(pid: t.pid, afterExec: true)
@@ -73,11 +113,22 @@ struct TraceRunner {
             }
             session.poll()
             status.update(elapsedNs: now - startNs, stats: session.stats())
-            Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
+            // Following: often, so that a short-lived process's symbols are taken while it lives.
+            let period: UInt64 = options.processEvents ? 10_000_000 : 100_000_000
+            Clock.nap(ns: min(period, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
-        var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
+        var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop(at: endAt) }
+        follower.consume(session.processEvents(), resolver: &resolver)
+        if options.processEvents {
+            follower.apply(to: &report, commandStatus: command?.status, commandPid: command?.pid)
+            Log.logger.debug("followed: \(follower.births) processes born, \(follower.execs) execs")
+            let dropped = session.processEventsDropped
+            if dropped > 0 {
+                Log.logger.warning("\(dropped) process births, execs or exits not recorded (their ring buffer was full): the process tree misses them")
+            }
+        }
         var symbolized = SymbolizedStacks()
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).

@@ -13,6 +13,6 @@ extension ReportJSON {
         if let locks = trace.locks {
             for m in LockJSON.members(locks).members { extra[m.key] = m.value }
         }
-        self.init(report: trace.report, extraMembers: extra)
+        self.init(report: trace.report, extraMembers: extra, processMembers: ProcessTreeJSON.members)
     }
 }

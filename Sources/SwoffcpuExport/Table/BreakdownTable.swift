@@ -76,9 +76,14 @@ public struct BreakdownTable: Sendable {
         lines.append(columnTitles.stateLine)
         lines.append(style(columnTitles.unitLine, .bold))
         var flagsUsed = false, grouped = false
+        let depths = ProcessTreeText.depths(report) // the process tree, when followed
         for process in report.processes {
             lines.append("")
-            lines.append(style(processLine(process, windowStartNs: report.windowStartNs), .bold))
+            let depth = depths[process.pid] ?? 0
+            lines.append(style(ProcessTreeText.indent(depth) + processLine(process, windowStartNs: report.windowStartNs), .bold))
+            if let lineage = process.lineage, let command = ProcessTreeText.commandLine(lineage, depth: depth) {
+                lines.append(command)
+            }
             let all = rows(process.threads)
             let shown: ArraySlice<Row>
             let hidden: ArraySlice<Row>
@@ -230,14 +235,18 @@ public struct BreakdownTable: Sendable {
         let comm = process.comm.isEmpty ? "?" : TerminalText.truncate(TerminalText.sanitize(process.comm), to: 40)
         let count = process.threads.count
         var line = "pid \(process.pid) \(comm)"
+        // In parentheses: its parent and birth when followed, its exit (and how, when followed).
+        var notes = process.lineage.map { ProcessTreeText.parentNotes($0, windowStartNs: windowStartNs) } ?? []
         if process.exited {
             // When: its last thread's end in the window.
+            let how = process.lineage?.exitDescription.map { ": \($0)" } ?? ""
             if let end = process.threads.map(\.endNs).max() {
-                line += " (exited \(DurationFormat.format(ns: end - min(end, windowStartNs))) into the window)"
+                notes.append("exited \(DurationFormat.format(ns: end - min(end, windowStartNs))) into the window\(how)")
             } else {
-                line += " (exited)"
+                notes.append("exited\(how)")
             }
         }
+        if !notes.isEmpty { line += " (" + notes.joined(separator: ", ") + ")" }
         line += count == 0 ? ": no thread traced" : ", \(count) thread\(count == 1 ? "" : "s")"
         return line
     }

@@ -5,7 +5,8 @@
  * A task is traced iff it has storage in `acct` (task storage: freed with the
  * task, so thread churn cannot fill a map). Every hook starts with `traced()`,
  * which costs an untraced task one compare of its tgid (with few targets) or
- * one task-storage lookup (task->bpf_storage is NULL for it).
+ * one load (its task->bpf_storage is NULL, unless another BPF program gave it
+ * storage: then a task-storage lookup).
  *
  * Included first by swoffcpu.bpf.c: every other *.bpf.h uses the record.
  */
@@ -111,6 +112,10 @@ static __always_inline struct task_acct *traced(struct task_struct *t)
 		if (!hit)
 			return NULL;
 	}
+	/* Without that filter (--follow, many targets): a task no BPF program gave storage,
+	 * most of the machine's, is dropped on a load, before the helper call. */
+	if (bpf_core_field_exists(t->bpf_storage) && !t->bpf_storage)
+		return NULL;
 	return bpf_task_storage_get(&acct, t, 0, 0);
 }
 

@@ -9,7 +9,8 @@ struct LaunchOptions: ParsableArguments {
           help: "Also trace the processes the targets create (fork, vfork, clone, exec), from their birth; the report shows the process tree.")
     var follow = false
 
-    @Option(help: ArgumentHelp("Write every output (table, JSON, folded stacks, flamegraphs) into DIR, under fixed names (docs/commands.md).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Write every output (table, JSON, folded stacks, flamegraphs) into DIR, under fixed names (docs/commands.md).", valueName: "DIR"),
+            completion: .directory)
     var outputDir: String?
 
     @Argument(parsing: .postTerminator,

@@ -147,6 +147,35 @@ extension IntegrationTests {
             #expect(stdoutRefused.code == 64)
         }
 
+        /// Checks that a stop signal sent to swoffcpu (not from a terminal) is forwarded to the
+        /// command, whose handling of it is still traced, and that swoffcpu exits with its status.
+        @Test func forwardsAStopSignal() throws {
+            let dir = try Scratch()
+            let r = try ShellRun.run("""
+                '\(try swoffcpuBinary())' -v --no-stacks --json '\(dir.path)/r.json' \
+                  -- sh -c 'sleep 30 & p=$!; trap "kill $p; echo got-int; exit 9" INT; wait' 2> '\(dir.path)/log' & s=$!
+                \(TraceWindow.shellWait(log: dir.path + "/log")) sleep 0.5; kill -INT $s; wait $s; echo "swoffcpu=$?"
+                """)
+            #expect(r.stdout.contains("got-int"), "the command got the SIGINT: \(r.stdout)")
+            #expect(r.stdout.contains("swoffcpu=9"), "\(r.stdout) \(r.stderr)")
+            let processes = try Self.processes(dir.path + "/r.json")
+            let command = try #require(processes.first { $0["command"] as? Bool == true })
+            #expect(Self.int(try #require(command["exit"] as? Object), "code") == 9)
+        }
+
+        /// Checks that the shell completions generated from the parser know the new options and
+        /// are valid bash (zsh and fish are checked when installed).
+        @Test func completions() throws {
+            let bin = try swoffcpuBinary()
+            for shell in ["bash", "zsh", "fish"] {
+                let r = try ShellRun.run("'\(bin)' --generate-completion-script \(shell)")
+                #expect(r.code == 0)
+                #expect(r.stdout.contains("follow") && r.stdout.contains("output-dir"), "\(shell) completion") // fish: -l follow
+            }
+            let bash = try ShellRun.run("'\(bin)' --generate-completion-script bash > /tmp/swoffcpu-completion-\(getpid()).bash && bash -n /tmp/swoffcpu-completion-\(getpid()).bash; c=$?; rm -f /tmp/swoffcpu-completion-\(getpid()).bash; exit $c")
+            #expect(bash.code == 0, "\(bash.stderr)")
+        }
+
         /// Checks -p with --follow: the processes a running target starts after the window opened
         /// are traced from birth, and the trace ends when they and the target have exited.
         @Test func followsATargetGivenByPID() throws {

@@ -91,15 +91,51 @@ static __always_inline void on_cpu_slice_start(struct task_acct *a, struct task_
 	a->slice_since = now;
 }
 
+/*
+ * The wait before an on-CPU slice ended earlier than its switch-in says: when a wakeup
+ * brings an idle CPU back (or preempts the running task), __schedule does not re-read its
+ * run queue's clock (rq_clock_skip_update), so the kernel stamps the switch-in with the clock
+ * of the enqueue: the thread's run-queue wait (run_delay) ends there, and its on-CPU time
+ * (sum_exec_runtime) starts there, 5-25 us a wakeup on a VM before the tracepoint fires. The
+ * switch-in's `woken_at` keeps the kernel's run-queue wait but not that gap, which the
+ * tracepoints put at the end of the wait. Known at the slice's end: the kernel counted `ran`
+ * ns of a slice the tracepoints saw last `wall`; the excess (at most the wait) moves from the
+ * wait to on-CPU, and from the futex wait's lock when it was one. Then, per thread, blocked
+ * is its futex waits, and the off-CPU states are the kernel's (what the kernel's clocks give
+ * on-CPU and runnable is no longer taken from them when reconciled: KernelClocks.swift).
+ */
+static __always_inline void wait_end_early(struct task_acct *a, struct task_struct *t, __u64 wall, __u64 ran)
+{
+	__u32 s = a->woke_state;
+	__u64 e;
+
+	a->woke_state = SWOFFCPU_NSTATES;
+	if (s == SWOFFCPU_ON_CPU || s >= SWOFFCPU_NSTATES || ran <= wall)
+		return;
+	e = ran - wall;
+	if (e > a->woke_len)
+		e = a->woke_len;
+	if (e > a->ns[s])
+		e = a->ns[s];
+	if (!e)
+		return;
+	a->ns[s] -= e;
+	a->ns[SWOFFCPU_ON_CPU] += e;
+	if (s == SWOFFCPU_BLOCKED)
+		shorten_futex_wait(t, a->woke_uaddr, a->woke_op, e);
+}
+
 /* The on-CPU slice that began at a->slice_since (with a->mark_on_cpu) ends at `now`. */
 static __always_inline void on_cpu_slice_end(struct task_acct *a, struct task_struct *t, __u64 now)
 {
 	__u64 sum = t->se.sum_exec_runtime, stolen, irq;
+	__u64 wall = now > a->slice_since ? now - a->slice_since : 0;
+	__u64 ran = sum > a->mark_on_cpu ? sum - a->mark_on_cpu : 0;
 
-	slice_taken(a, t, now > a->slice_since ? now - a->slice_since : 0,
-		    sum > a->mark_on_cpu ? sum - a->mark_on_cpu : 0, &stolen, &irq);
+	slice_taken(a, t, wall, ran, &stolen, &irq);
 	a->stolen_ns += stolen;
 	a->irq_ns += irq;
+	wait_end_early(a, t, wall, ran);
 }
 
 /* Close the current interval at `now` and enter `state`. */
@@ -233,6 +269,11 @@ static __always_inline bool is_wait(__u32 state)
 /* A wait (sleep, sleep D, blocked) ends at `when`: the thread is runnable from then on. */
 static __always_inline void wake_up(struct task_acct *a, struct task_struct *p, __u64 when)
 {
+	/* For `wait_end_early` at the end of the slice that follows. */
+	a->woke_state = a->state;
+	a->woke_len = when > a->since ? when - a->since : 0;
+	a->woke_uaddr = a->futex_uaddr;
+	a->woke_op = a->futex_op;
 	if (a->state == SWOFFCPU_BLOCKED)
 		end_futex_wait(p, a, when);
 	enter(a, p, SWOFFCPU_RUNNABLE, when);

@@ -140,6 +140,19 @@ wakers:
 }
 
 /*
+ * A futex wait of `p` on (uaddr, op) that ended `d` ns earlier than summed (see
+ * `wait_end_early`, accounting.bpf.h): its lock's wait time less `d`.
+ */
+static __always_inline void shorten_futex_wait(struct task_struct *p, __u64 uaddr, __u32 op, __u64 d)
+{
+	struct swoffcpu_lock_key lk = { .tgid = p->tgid, .tid = p->pid, .uaddr = uaddr, .op = op };
+	struct swoffcpu_lock_val *lv = bpf_map_lookup_elem(&lock_waits, &lk);
+
+	if (lv && lv->wait_ns >= d)
+		__sync_fetch_and_add(&lv->wait_ns, -d);
+}
+
+/*
  * sched_waking of `p` (the on_waking program): it runs in the waker's own
  * context (sched_wakeup may run later, on the wakee's CPU), the place to note who
  * releases a blocked thread, and to walk the waker's stacks when the wait's own

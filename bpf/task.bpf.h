@@ -72,6 +72,12 @@ struct task_acct {
 	__u64 steal_mark;
 	__u64 irq_mark;
 	__u64 slice_since; /* when the current on-CPU slice began */
+	/* The wait the current on-CPU slice followed (accounting.bpf.h, `wait_end_early`):
+	 * its state (SWOFFCPU_NSTATES: none), length and futex. */
+	__u64 woke_len;
+	__u64 woke_uaddr;
+	__u32 woke_op;
+	__u32 woke_state;
 };
 
 struct {

@@ -55,6 +55,14 @@ public struct LoadPlan: Sendable, Equatable {
     /// The traced processes for the kernel side's tgid compare before its task-storage
     /// lookup; empty when there are more than it holds (the lookup alone decides).
     public var fastTgids: [UInt32]
+    /// The DWARF unwinder (bpf/unwind.bpf.h): its mode and the rows and processes its maps hold.
+    public var unwind = UnwindSizes(mode: .fp, rows: 1, processes: 1)
+
+    public struct UnwindSizes: Sendable, Equatable {
+        public var mode: UnwindMode
+        public var rows: UInt32
+        public var processes: UInt32
+    }
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -74,6 +82,9 @@ public struct LoadPlan: Sendable, Equatable {
         walkPeriodNs = Self.walkPeriodNs
         self.queueClock = queueClock
         fastTgids = tgids.count <= Int(SWOFFCPU_FAST_TGIDS) ? tgids.map { UInt32(bitPattern: $0) } : []
+        if let u = options.unwind, options.userStacks, u.mode != .fp {
+            unwind = UnwindSizes(mode: u.mode, rows: max(1, u.rowCapacity), processes: UInt32(max(16, tgids.count * 2)))
+        }
     }
 
     /// Map sizes: room for every thread's stacks with a wide margin. The stack and lock
@@ -111,6 +122,7 @@ public struct LoadPlan: Sendable, Equatable {
             var plan = cPlan(fastTgids: tgids)
             return swoffcpu_configure(skel, &plan)
         }
+        if err == 0 { err = swoffcpu_configure_unwind(skel, unwind.mode.kernelValue, unwind.rows, unwind.processes) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

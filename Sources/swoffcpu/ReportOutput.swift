@@ -38,19 +38,19 @@ struct ReportOutput: Sendable {
         // Each file is built and written (and synced) on a thread of its own while the text is
         // put together: a file's fsync waits while another is built.
         try Concurrently.run(files) {
-            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout)
+            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout, unwindNote: trace.unwind?.note)
         }
     }
 
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
     private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                           _ targetDescription: String, toStderr: Bool) {
+                           _ targetDescription: String, toStderr: Bool, unwindNote: String? = nil) {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
-                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data))
+                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data) + (unwindNote.map { " " + $0 } ?? ""))
             }
             if !listing.isEmpty { text += "\n" + listing }
         }

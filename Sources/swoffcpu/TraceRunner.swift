@@ -9,6 +9,7 @@ import SwoffcpuSystem
 struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
+    var unwindMode: UnwindMode = .fp
     let verbose: Bool
 
     func run() throws -> ResolvedTrace {
@@ -25,18 +26,35 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
-        let session = try TraceSession(options: options)
+        // Symbols are taken while the targets live (a target that exits keeps its names),
+        // before the window starts so that the work does not disturb what is measured.
+        // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
+        // Before the programs load: the unwind tables are built from them (docs/unwinding.md).
+        var resolver: StackResolver? = StackResolver()
+        let targets = target.pids + target.tids.compactMap { ProcFS.tgid(of: $0) }
+        var snapshotted: [Int32] = []
+        for pid in targets where !snapshotted.contains(pid) {
+            resolver?.snapshot(pid: pid)
+            snapshotted.append(pid)
+        }
+        let unwind = UnwindRunner(mode: options.userStacks ? unwindMode : .fp)
+        if let resolver {
+            options.unwind = Log.timed("unwind tables built") { unwind.setup(resolver: resolver, pids: snapshotted) }
+        }
+        let session: TraceSession
+        do { session = try TraceSession(options: options) } catch let error as BPFError where options.unwind != nil {
+            // A kernel that refuses the unwinder still traces, with frame pointers.
+            Log.logger.warning("the DWARF unwinder could not be loaded (\(error)); frame pointers only")
+            options.unwind = nil
+            session = try TraceSession(options: options)
+        }
         // Said now, before a long trace, not found out from [unknown] frames after it.
         let degraded = Preflight.degradations(pids: session.tgids)
         for d in degraded { Diagnostics.write("swoffcpu: warning: \(d)\n") }
         if let failure = session.seedUserStacksFailure {
             Log.logger.warning("threads off-CPU since before the trace keep no user stack here: the kernel refused that walk (\(failure); -v for the verifier's log)")
         }
-        // Symbols are taken while the targets live (a target that exits keeps its names),
-        // before the window starts so that the work does not disturb what is measured.
-        // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
-        var resolver: StackResolver? = StackResolver()
-        for pid in session.tgids { resolver?.snapshot(pid: pid) }
+        for pid in session.tgids where !snapshotted.contains(pid) { resolver?.snapshot(pid: pid) }
         try session.start()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
@@ -72,6 +90,7 @@ struct TraceRunner {
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
+            unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now)
             status.update(elapsedNs: now - startNs, stats: session.stats())
             Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
         }
@@ -95,6 +114,7 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         trace.degraded = degraded
+        trace.unwind = unwind.summary(session: session)
         return trace
     }
 }

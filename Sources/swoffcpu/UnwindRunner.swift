@@ -13,6 +13,7 @@ final class UnwindRunner {
     private var known: [Int32: [String]] = [:]
     private var refreshes = 0
     private var lastCheckNs: UInt64 = 0
+    private var lastUnknown: UInt64 = 0
 
     init(mode: UnwindMode) {
         self.mode = mode
@@ -37,11 +38,16 @@ final class UnwindRunner {
         return UnwindSetup(mode: mode, rows: tables.rows, processes: processes, rowCapacity: capacity)
     }
 
-    /// Once a second: a target whose executable mappings changed (a library dlopen'ed) gets a
-    /// new snapshot and its new modules' tables. Stacks through code mapped since the last
-    /// check end in a `[truncated: no mapping]` frame (counted), never a wrong caller.
+    /// Once a second, and as soon as the kernel counts a pc in no known mapping (the wait
+    /// loop calls this every 100 ms): a target whose executable mappings changed (a library
+    /// dlopen'ed) gets a new snapshot and its new modules' tables. Stacks through code mapped
+    /// since the last check end in a `[truncated: no mapping]` frame (counted), never a wrong caller.
     func refreshIfNeeded(session: TraceSession, resolver: inout StackResolver?, nowNs: UInt64) {
-        guard mode != .fp, session.unwindRows != nil, nowNs - lastCheckNs >= 1_000_000_000 else { return }
+        guard mode != .fp, session.unwindRows != nil else { return }
+        // At once when the kernel met pcs in no known mapping (new code running), else once a second.
+        let unknown = session.unwindCounts()?.stops.dropFirst().first ?? 0
+        guard unknown != lastUnknown || nowNs - lastCheckNs >= 1_000_000_000 else { return }
+        lastUnknown = unknown
         lastCheckNs = nowNs
         for t in session.targets where !t.hasExited {
             guard let now = Self.executableMappings(pid: t.pid), now != known[t.pid] else { continue }

@@ -32,6 +32,10 @@ enum DeepWorkload {
                          src + "/deepfplib.c"])
             try run(cc, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-Wall", "-I", src, "-o", dir + "/deep",
                          src + "/deep.c", "-L", dir, "-ldeep", "-ldeepfp", "-Wl,-rpath," + dir])
+        case "deepdl":
+            try run(cc, ["-O2", "-g", "-fomit-frame-pointer", "-fPIC", "-shared", "-o", dir + "/libdeep.so", src + "/deeplib.c"])
+            try run(cc, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-Wall", "-I", src, "-o", dir + "/deepdl",
+                         src + "/deepdl.c", "-ldl"])
         case "deepcpp":
             let cxx = ProcessInfo.processInfo.environment["CXX"] ?? "c++"
             try run(cxx, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-o", dir + "/deepcpp", src + "/deepcpp.cc"])
@@ -161,6 +165,45 @@ extension IntegrationTests {
                 #expect(s.total > 0, "\(name): no off-CPU stack")
                 #expect(s.whole * 100 >= s.total * 95, "\(name): whole stacks for \(s.whole) of \(s.total) µs (< 95 %)")
             }
+        }
+
+        /// Checks that a library dlopen'ed during the trace gets its table: the thread's stacks
+        /// through it are whole once the tables are refreshed (within a second), none is wrong
+        /// meanwhile — each is whole or ends in a [truncated: …] frame — and the JSON report
+        /// counts the refresh.
+        @Test func libraryLoadedDuringTheTrace() throws {
+            let exe = try DeepWorkload.binary("deepdl")
+            let lib = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("libdeep.so").path
+            unlink(lib + ".go")
+            let w = try Workload("deepdl", ["-f", lib], binary: exe)
+            defer { w.stop(); unlink(lib + ".go") }
+            let dir = NSTemporaryDirectory() + "/swoffcpu-unwind-dl-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let folded = dir + "/out.folded", json = dir + "/r.json"
+            // The library is loaded half a second into the trace.
+            let command = "'\(try swoffcpuBinary())' -v -p \(w.pid) -d 4 --folded '\(folded)' --folded-thread --json '\(json)'"
+                + " > /dev/null 2> '\(dir)/log' & p=$!; \(TraceWindow.shellWait(log: dir + "/log")) sleep 0.5; touch '\(lib).go'; wait $p"
+            #expect(try waitChild(try Spawn.spawn("/bin/sh", ["-c", command])) == 0)
+            let chain = ["start_thread", "dl_entry"] + (1...6).map { String(format: "d%02d", $0) } + ["d_bottom", "lib_enter"]
+                + (1...12).map { String(format: "l%02d", $0) } + ["l_bottom"]
+            var through = UInt64(0), truncated = UInt64(0), other = UInt64(0)
+            for l in try Self.parse(folded) where l.thread.hasPrefix("dl-") && (l.state == "sleep" || l.state == "blocked") {
+                if Self.isWhole(l.frames, chain: chain) {
+                    through += l.value
+                } else if l.frames.contains(where: { $0.hasPrefix("[truncated: ") }) {
+                    truncated += l.value
+                } else if l.frames.contains("d01") || l.frames.contains(where: { $0.hasPrefix("l0") || $0.hasPrefix("l1") }) {
+                    other += l.value
+                    print("[unwind] dl: not whole, not marked: \(l.frames.joined(separator: ";"))")
+                }
+            }
+            print("[unwind] dl: whole through the library \(through) µs, truncated \(truncated) µs, neither \(other) µs")
+            #expect(through > 1_000_000, "whole stacks through the dlopen'ed library for over a second")
+            #expect(other == 0, "every stack through the new code is whole or marked truncated")
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+            let unwind = report?["unwind"] as? [String: Any]
+            #expect(((unwind?["refreshes"] as? NSNumber)?.intValue ?? 0) >= 1, "the tables were refreshed")
         }
     }
 }

@@ -36,6 +36,13 @@ enum DeepWorkload {
             try run(cc, ["-O2", "-g", "-fomit-frame-pointer", "-fPIC", "-shared", "-o", dir + "/libdeep.so", src + "/deeplib.c"])
             try run(cc, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-Wall", "-I", src, "-o", dir + "/deepdl",
                          src + "/deepdl.c", "-ldl"])
+        case "deepswift":
+            let swiftc = ["/opt/swift/usr/bin/swiftc", "/usr/bin/swiftc"].first { FileManager.default.isExecutableFile(atPath: $0) }
+                ?? "swiftc"
+            let copy = dir + "/deepswift.swift"
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: src + "/deepswift.swift.txt", toPath: copy)
+            try run(swiftc, ["-O", "-g", "-o", dir + "/deepswift", copy])
         case "deepcpp":
             let cxx = ProcessInfo.processInfo.environment["CXX"] ?? "c++"
             try run(cxx, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-o", dir + "/deepcpp", src + "/deepcpp.cc"])
@@ -165,6 +172,24 @@ extension IntegrationTests {
                 #expect(s.total > 0, "\(name): no off-CPU stack")
                 #expect(s.whole * 100 >= s.total * 95, "\(name): whole stacks for \(s.whole) of \(s.total) µs (< 95 %)")
             }
+        }
+
+        /// The same for Swift (swiftc -O): 17 levels of a recursive function under a thread's
+        /// closure, waiting in nanosleep; libswiftCore and the other runtime libraries on the way.
+        @Test func wholeStacksSwift() throws {
+            let w = try Workload("deepswift", binary: try DeepWorkload.binary("deepswift"))
+            defer { w.stop() }
+            let dir = NSTemporaryDirectory() + "/swoffcpu-unwind-swift-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let folded = dir + "/out.folded"
+            #expect(try runTracer(["-p", "\(w.pid)", "-d", "2", "--folded", folded, "--folded-thread"]) == 0)
+            let chain = ["deepswift.swiftEntry() -> ()"] + Array(repeating: "deepswift.level(Swift.Int, Swift.Int) -> Swift.Int", count: 17)
+                + ["deepswift.bottom(Swift.Int) -> Swift.Int"]
+            let s = Self.wholeShares(try Self.parse(folded), chains: ["swdeep": chain])["swdeep"] ?? (0, 0)
+            print("[unwind] swdeep: whole \(s.whole) of \(s.total) µs off-CPU")
+            #expect(s.total > 0, "no off-CPU stack")
+            #expect(s.whole * 100 >= s.total * 95, "whole stacks for \(s.whole) of \(s.total) µs (< 95 %)")
         }
 
         /// Checks that a library dlopen'ed during the trace gets its table: the thread's stacks

@@ -255,6 +255,10 @@ static __always_inline struct swoffcpu_user_leaf *read_leaf(void)
 	return leaf;
 }
 
+/* DWARF unwinding (unwind.bpf.h, included after this file): true when it took the walk. */
+static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *id);
+static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoffcpu_stack *buf, __u64 *id);
+
 /*
  * Walks the current task's user stack (frame pointers) and stores it, its id
  * mixed with the leaf region's code pointers; a new stack keeps its leaf context,
@@ -262,10 +266,13 @@ static __always_inline struct swoffcpu_user_leaf *read_leaf(void)
  */
 static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *buf)
 {
-	struct swoffcpu_user_leaf *leaf = read_leaf();
+	struct swoffcpu_user_leaf *leaf;
 	bool added = false;
 	__u64 id;
 
+	if (dwarf_user_stack(buf, &id))
+		return id;
+	leaf = read_leaf();
 	id = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added,
 			 leaf ? leaf_discriminator(leaf) : 0, true);
 	if (added && leaf && id >= 16)
@@ -423,6 +430,11 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
 	if (!regs || !buf || !leaf)
 		return 0;
+	if (dwarf_task_stack(t, buf, &id)) {
+		if (id >= 16 && a->since == a->start_ns)
+			a->ustack = id;
+		return 0;
+	}
 	leaf->ip = regs->ip;
 	leaf->sp = regs->sp;
 	leaf->bp = regs->bp;

@@ -16,6 +16,7 @@
  *
  *   task.bpf.h        which tasks are traced, their record (task storage), counters
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
+ *   unwind.bpf.h      DWARF unwinding of user stacks from tables built from .eh_frame
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
@@ -32,6 +33,7 @@
 #include "swoffcpu.h"
 #include "task.bpf.h"
 #include "stacks.bpf.h"
+#include "unwind.bpf.h"
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
 #include "iterators.bpf.h"

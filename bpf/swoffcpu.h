@@ -212,4 +212,70 @@ struct swoffcpu_proc_event {
 	char args[SWOFFCPU_ARGS_LEN];  /* EXEC: argv, NUL-separated, cut at SWOFFCPU_ARGS_LEN */
 };
 
+/*
+ * DWARF unwinding (bpf/unwind.bpf.h, docs/unwinding.md). User space turns each
+ * module's .eh_frame into a sorted table of rows (`unwind_rows`, one array for
+ * every module) and gives each traced process its executable mappings
+ * (`unwind_procs`); the kernel side unwinds from the saved user registers.
+ */
+#define SWOFFCPU_UNWIND_FP    0 /* frame pointers only (bpf_get_stack, leaf recovery in user space) */
+#define SWOFFCPU_UNWIND_DWARF 1 /* the tables for every frame */
+#define SWOFFCPU_UNWIND_AUTO  2 /* the tables, frame pointers for the callers in modules built with them */
+
+#define SWOFFCPU_UNWIND_MAX_MAPPINGS 256 /* executable mappings of a process */
+#define SWOFFCPU_UNWIND_MAX_DEPTH    126 /* frames unwound; one slot is left for a truncation marker */
+
+/* How a row finds the CFA (the caller's stack pointer). */
+#define SWOFFCPU_CFA_NONE        0 /* no CFI covers the pc */
+#define SWOFFCPU_CFA_RSP         1 /* CFA = rsp + cfa_off */
+#define SWOFFCPU_CFA_RBP         2 /* CFA = rbp + cfa_off */
+#define SWOFFCPU_CFA_PLT         3 /* lazy PLT: rsp + cfa_off, + 8 when (pc & 15) >= rbp_off */
+#define SWOFFCPU_CFA_END         4 /* outermost frame (return address undefined): the stack is whole */
+#define SWOFFCPU_CFA_UNSUPPORTED 5 /* a rule the kernel side does not evaluate (expressions, other registers) */
+
+/* One row: from `pc` (the module's ELF virtual address) up to the next row's. The return
+ * address is at CFA - 8 (x86-64); the caller's rbp is at CFA + 8 * rbp_off, or unchanged (0). */
+struct swoffcpu_unwind_row {
+	__u32 pc;
+	__u16 cfa_off;
+	__u8 kind;     /* SWOFFCPU_CFA_* */
+	__s8 rbp_off;
+};
+
+#define SWOFFCPU_UNWIND_F_FP 0x1 /* the module keeps frame pointers in every function */
+
+struct swoffcpu_unwind_mapping {
+	__u64 start;        /* executable mapping [start, end) */
+	__u64 end;
+	__u64 bias;         /* ELF virtual address = pc - bias */
+	__u32 table_start;  /* first row in `unwind_rows` */
+	__u32 table_len;    /* rows; 0: no table for this module */
+	__u32 flags;        /* SWOFFCPU_UNWIND_F_* */
+	__u32 pad;
+};
+
+/* A traced process's executable mappings, sorted by start (`unwind_procs`, keyed by tgid). */
+struct swoffcpu_unwind_proc {
+	__u32 n;
+	__u32 generation;   /* bumped by user space at each refresh */
+	struct swoffcpu_unwind_mapping m[SWOFFCPU_UNWIND_MAX_MAPPINGS];
+};
+
+/* Why a DWARF unwind stopped: index into `unwind_counters`; a stack that is not whole
+ * ends (root side) with the frame SWOFFCPU_UNWIND_MARKER + reason. */
+#define SWOFFCPU_UNWIND_WHOLE       0 /* reached the outermost frame */
+#define SWOFFCPU_UNWIND_NO_MAPPING  1 /* a pc in no known executable mapping (dlopen'ed since, JIT) */
+#define SWOFFCPU_UNWIND_NO_TABLE    2 /* its module has no table (no .eh_frame, or no room) */
+#define SWOFFCPU_UNWIND_NO_CFI      3 /* no CFI covers the pc */
+#define SWOFFCPU_UNWIND_UNSUPPORTED 4 /* a CFI rule not evaluated here */
+#define SWOFFCPU_UNWIND_READ_FAULT  5 /* the stack could not be read */
+#define SWOFFCPU_UNWIND_DEPTH       6 /* more than SWOFFCPU_UNWIND_MAX_DEPTH frames */
+#define SWOFFCPU_UNWIND_BAD_FRAME   7 /* the CFA did not move up, or a return address that is no code */
+#define SWOFFCPU_UNWIND_NREASONS    8
+#define SWOFFCPU_UNWIND_CTR_WALKS   8 /* DWARF unwinds */
+#define SWOFFCPU_UNWIND_CTR_FRAMES  9 /* frames they found */
+#define SWOFFCPU_UNWIND_CTR_FP_FALLBACK 10 /* walks of processes without tables (frame pointers) */
+#define SWOFFCPU_UNWIND_NCOUNTERS   11
+#define SWOFFCPU_UNWIND_MARKER 0xffffffffffffff00ULL
+
 #endif /* SWOFFCPU_H */

@@ -61,6 +61,14 @@ public struct LoadPlan: Sendable, Equatable {
     /// Processes created by traced tasks are traced from birth (--follow). Their tgids are
     /// not known at load, so the fast tgid filter is left empty.
     public var followProcesses = false
+    /// The DWARF unwinder (bpf/unwind.bpf.h): its mode and the rows and processes its maps hold.
+    public var unwind = UnwindSizes(mode: .fp, rows: 1, processes: 1)
+
+    public struct UnwindSizes: Sendable, Equatable {
+        public var mode: UnwindMode
+        public var rows: UInt32
+        public var processes: UInt32
+    }
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -83,6 +91,9 @@ public struct LoadPlan: Sendable, Equatable {
         programs.processEvents = options.processEvents || options.followProcesses
         followProcesses = options.followProcesses && followThreads
         if followProcesses { fastTgids = [] }
+        if let u = options.unwind, options.userStacks, u.mode != .fp {
+            unwind = UnwindSizes(mode: u.mode, rows: max(1, u.rowCapacity), processes: UInt32(max(16, tgids.count * 2)))
+        }
     }
 
     /// Map sizes: room for every thread's stacks with a wide margin. The stack and lock
@@ -121,6 +132,7 @@ public struct LoadPlan: Sendable, Equatable {
             return swoffcpu_configure(skel, &plan)
         }
         if err == 0 { err = swoffcpu_follow_configure(skel, followProcesses ? 1 : 0, programs.processEvents ? 1 : 0) }
+        if err == 0 { err = swoffcpu_configure_unwind(skel, unwind.mode.kernelValue, unwind.rows, unwind.processes) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

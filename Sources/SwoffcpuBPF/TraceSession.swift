@@ -32,6 +32,8 @@ public struct TraceOptions: Sendable {
     /// Births, execs and exits of traced processes are reported (`processEvents()`): with
     /// --follow and for a command swoffcpu starts.
     public var processEvents: Bool = false
+    /// Unwind tables for the DWARF unwinder; nil (or mode fp): frame pointers only.
+    public var unwind: UnwindSetup?
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -121,6 +123,12 @@ public final class TraceSession {
         } catch {
             destroy()
             throw error
+        }
+        if plan.unwind.mode != .fp, let setup = options.unwind {
+            do { try loadUnwind(setup) } catch {
+                destroy()
+                throw error
+            }
         }
         for tgid in tgids { names[tgid] = ProcFS.comm(of: tgid) }
         let text = TextRanges.of(pids: tgids, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
@@ -346,7 +354,46 @@ public final class TraceSession {
         return sum
     }
 
+    // MARK: - DWARF unwinding (UnwindMaps.swift)
+
+    private var unwindMaps: UnwindMaps?
+    private var unwindGeneration: UInt32 = 0
+
+    private func loadUnwind(_ setup: UnwindSetup) throws {
+        guard let skel else { return }
+        var maps = UnwindMaps(skel: skel)
+        try maps.map()
+        guard maps.append(setup.rows) != nil else { throw BPFError("loading the unwind tables", errno: E2BIG) }
+        for (tgid, m) in setup.processes { try maps.setProcess(tgid, m, generation: 0) }
+        unwindMaps = maps
+    }
+
+    /// Rows of the unwind tables loaded so far (new tables go after them), and the room left.
+    public var unwindRows: (used: UInt32, capacity: UInt32)? {
+        unwindMaps.map { ($0.used, $0.capacity) }
+    }
+
+    /// Appends tables built during the trace (rows packed as `swoffcpu_unwind_row`): the
+    /// index of their first row, or nil when they do not fit (or there is no unwinder).
+    public func appendUnwindRows(_ rows: [UInt64]) -> UInt32? {
+        unwindMaps?.append(rows)
+    }
+
+    /// Replaces a process's mappings (after a dlopen, say).
+    public func setUnwindMappings(tgid: Int32, _ mappings: [UnwindMappingEntry]) throws {
+        guard let unwindMaps else { return }
+        unwindGeneration &+= 1
+        try unwindMaps.setProcess(tgid, mappings, generation: unwindGeneration)
+    }
+
+    /// What the DWARF unwinder counted so far; nil when it is off.
+    public func unwindCounts() -> UnwindCounts? {
+        unwindMaps?.counts()
+    }
+
     private func destroy() {
+        unwindMaps?.unmap()
+        unwindMaps = nil
         if let ring { ring_buffer__free(ring) }
         ring = nil
         processRing = nil

@@ -15,6 +15,8 @@ public struct ResolvedTrace: Sendable {
     /// What this trace could not show and why (hidden kernel symbols, another user's process):
     /// one sentence each.
     public var degraded: [String] = []
+    /// The DWARF unwinder's tables and counts (nil with --unwind fp or without user stacks).
+    public var unwind: UnwindSummary?
 
     public init(report: TraceReport, stacks: SymbolizedStacks = SymbolizedStacks(), locks: LockReport? = nil,
                 targetDescription: String? = nil) {

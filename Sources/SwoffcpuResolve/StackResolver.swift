@@ -152,13 +152,23 @@ public struct StackResolver {
     /// from the leaf context with .eh_frame CFI; or names when there is nothing to symbolize.
     private enum UserStack {
         case names([String])
-        case addresses([UInt64], ProcessSymbols)
+        /// `tail`: the frame a DWARF unwind that stopped short ends with (root side).
+        case addresses([UInt64], ProcessSymbols, tail: String?)
     }
 
     private func resolveUser(_ id: UInt64, tgid: Int32, data: StackData) -> UserStack {
         if let m = marker(id) { return .names(m) }
         guard let walked = data.userFrames[id] else { return .names(["[lost: stack map full]"]) }
         var ips = Array(walked)
+        let tail = ips.last.flatMap(Self.truncation)
+        if tail != nil {
+            ips.removeLast()
+            // Unwound in the kernel: whole as far as it goes, no leaf recovery to merge.
+            guard let symbols = symbols(tgid: tgid, for: ips) else {
+                return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) } + [tail!])
+            }
+            return .addresses(ips, symbols, tail: tail)
+        }
         guard let symbols = symbols(tgid: tgid, for: ips) else {
             return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
@@ -167,14 +177,24 @@ public struct StackResolver {
         }) {
             ips = merged
         }
-        return .addresses(ips, symbols)
+        return .addresses(ips, symbols, tail: nil)
+    }
+
+    /// The marker frame a DWARF unwind cut short ends with (bpf/swoffcpu.h,
+    /// SWOFFCPU_UNWIND_MARKER + reason), named; nil for any other frame.
+    static func truncation(_ ip: UInt64) -> String? {
+        let marker: UInt64 = 0xffff_ffff_ffff_ff00
+        guard ip > marker, ip < marker + 16 else { return nil }
+        let reasons = ["", "no mapping", "no table", "no CFI", "unsupported CFI", "read fault", "too deep", "bad frame"]
+        let r = Int(ip - marker)
+        return "[truncated: " + (r < reasons.count ? reasons[r] : "unwind stopped") + "]"
     }
 
     /// Frames of a user stack id of process `tgid`, leaf first (lock stacks).
     func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let names): names
-        case .addresses(let ips, let symbols): symbols.symbolize(ips).map(\.name)
+        case .addresses(let ips, let symbols, let tail): symbols.symbolize(ips).map(\.name) + (tail.map { [$0] } ?? [])
         }
     }
 
@@ -185,7 +205,7 @@ public struct StackResolver {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
-        case .addresses(let ips, let symbols):
+        case .addresses(let ips, let symbols, let tail):
             // Taken out of the dictionary while it grows, so that it is not copied (copy on write).
             let image = ObjectIdentifier(symbols)
             var names = allNames.removeValue(forKey: image) ?? FrameNames()
@@ -202,6 +222,7 @@ public struct StackResolver {
                     frames.append(frame)
                 }
             }
+            if let tail { frames.append(table.index(of: tail)) }
             return table.add(frames)
         }
     }

@@ -43,12 +43,14 @@ struct ReportOutput: Sendable {
         // put together: a file's fsync waits while another is built.
         if let textFile {
             files.append {
-                let text = renderText(report, symbolized, lockReport, targetDescription, color: false)
+                let text = renderText(report, symbolized, lockReport, targetDescription, color: false,
+                                      unwindNote: trace.unwind?.note)
                 try AtomicFile.write(text, to: textFile)
             }
         }
         try Concurrently.run(files) {
-            let text = renderText(report, symbolized, lockReport, targetDescription, color: Self.useColor)
+            let text = renderText(report, symbolized, lockReport, targetDescription, color: Self.useColor,
+                                  unwindNote: trace.unwind?.note)
             if toStdout || textToStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
         }
     }
@@ -56,12 +58,12 @@ struct ReportOutput: Sendable {
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
     private func renderText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                            _ targetDescription: String, color: Bool) -> String {
+                            _ targetDescription: String, color: Bool, unwindNote: String? = nil) -> String {
         var text = locks.locks ? "" : BreakdownTable(color: color, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
-                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data))
+                TopStacks(top: stacks.top).render(symbolized, note: Self.samplingNote(data) + (unwindNote.map { " " + $0 } ?? ""))
             }
             if !listing.isEmpty { text += "\n" + listing }
         }

@@ -9,6 +9,7 @@ import SwoffcpuSystem
 struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
+    var unwindMode: UnwindMode = .fp
     let verbose: Bool
     /// --follow: processes created by the targets are traced too (ProcessFollower).
     var follow = false
@@ -31,19 +32,36 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
-        let session = try TraceSession(options: options)
+        // Symbols are taken while the targets live (a target that exits keeps its names),
+        // before the window starts so that the work does not disturb what is measured.
+        // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
+        // Before the programs load: the unwind tables are built from them (docs/unwinding.md).
+        var resolver: StackResolver? = StackResolver()
+        let targets = target.pids + target.tids.compactMap { ProcFS.tgid(of: $0) }
+        var snapshotted: [Int32] = []
+        for pid in targets where !snapshotted.contains(pid) {
+            resolver?.snapshot(pid: pid)
+            snapshotted.append(pid)
+        }
+        let unwind = UnwindRunner(mode: options.userStacks ? unwindMode : .fp)
+        if let resolver {
+            options.unwind = Log.timed("unwind tables built") { unwind.setup(resolver: resolver, pids: snapshotted) }
+        }
+        let session: TraceSession
+        do { session = try TraceSession(options: options) } catch let error as BPFError where options.unwind != nil {
+            // A kernel that refuses the unwinder still traces, with frame pointers.
+            Log.logger.warning("the DWARF unwinder could not be loaded (\(error)); frame pointers only")
+            options.unwind = nil
+            session = try TraceSession(options: options)
+        }
         // Said now, before a long trace, not found out from [unknown] frames after it.
         let degraded = Preflight.degradations(pids: session.tgids)
         for d in degraded { Diagnostics.write("swoffcpu: warning: \(d)\n") }
         if let failure = session.seedUserStacksFailure {
             Log.logger.warning("threads off-CPU since before the trace keep no user stack here: the kernel refused that walk (\(failure); -v for the verifier's log)")
         }
-        // Symbols are taken while the targets live (a target that exits keeps its names),
-        // before the window starts so that the work does not disturb what is measured.
-        // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
-        var resolver: StackResolver? = StackResolver()
         // (Not the held command: it is still a copy of swoffcpu; its exec event snapshots it.)
-        for pid in session.tgids where pid != command?.pid { resolver?.snapshot(pid: pid) }
+        for pid in session.tgids where !snapshotted.contains(pid) && pid != command?.pid { resolver?.snapshot(pid: pid) }
         var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
         // Traced and seeded: the command may run now (its exec is its first event).
@@ -112,6 +130,7 @@ struct TraceRunner {
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
+            unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now)
             status.update(elapsedNs: now - startNs, stats: session.stats())
             // Following: often, so that a short-lived process's symbols are taken while it lives.
             let period: UInt64 = options.processEvents ? 10_000_000 : 100_000_000
@@ -146,6 +165,7 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         trace.degraded = degraded
+        trace.unwind = unwind.summary(session: session)
         return trace
     }
 }

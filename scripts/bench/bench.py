@@ -84,6 +84,10 @@ def build_swoffcpu(args):
     sys.exit("bench: swoffcpu does not build")
 
 
+NO_FRAME_POINTERS = False
+UNWIND_MODES = False
+
+
 def compile_workloads(workdir):
     """Builds the C workloads with frame pointers (as a program whose stacks are wanted would be).
 
@@ -93,7 +97,9 @@ def compile_workloads(workdir):
     (see docs/performance.md, "Programs built without frame pointers").
     """
     out = {}
-    fp = ["-fno-omit-frame-pointer"]
+    # --no-frame-pointers: built as most programs are, which the DWARF unwinder is for
+    # (docs/unwinding.md).
+    fp = ["-fomit-frame-pointer"] if NO_FRAME_POINTERS else ["-fno-omit-frame-pointer"]
     specs = {
         "pingpong": ["gcc", "-O2", "-Wall", "-pthread"] + fp,
         "sleepers": ["gcc", "-O2", "-Wall", "-pthread"] + fp,
@@ -344,6 +350,18 @@ def overhead_modes(sw, other_pid, compare=None):
          SWOFFCPU_LINKS, 1.3, "≤ 1.3×"),
         ("allstacks", "`swoffcpu -p PID --all-stacks`", lambda pid: [sw, "-p", str(pid), "--all-stacks"],
          SWOFFCPU_LINKS, None, "—"),
+    ]
+    if UNWIND_MODES:
+        # The unwinders side by side (docs/unwinding.md): the default is --unwind auto.
+        modes += [
+            ("unwindfp", "`swoffcpu -p PID --unwind fp` (sampled stacks)",
+             lambda pid: [sw, "-p", str(pid), "--unwind", "fp"], SWOFFCPU_LINKS, None, "—"),
+            ("unwinddwarf", "`swoffcpu -p PID --unwind dwarf` (sampled stacks)",
+             lambda pid: [sw, "-p", str(pid), "--unwind", "dwarf"], SWOFFCPU_LINKS, None, "—"),
+            ("allstacksfp", "`swoffcpu -p PID --all-stacks --unwind fp`",
+             lambda pid: [sw, "-p", str(pid), "--all-stacks", "--unwind", "fp"], SWOFFCPU_LINKS, None, "—"),
+        ]
+    modes += [
         ("offcputime", "`offcputime -p PID` (libbpf-tools)", lambda pid: [OFFCPUTIME, "-p", str(pid)],
          OFFCPUTIME_LINKS, None, "anchor: 2.6×"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
@@ -805,6 +823,10 @@ def main():
     ap.add_argument("--stacks", type=int, help="distinct user stacks of the stack target (default 110000, "
                     "max 131072; quick 20000)")
     ap.add_argument("--stacks-leaf-us", type=int, default=20)
+    ap.add_argument("--no-frame-pointers", action="store_true",
+                    help="build the workloads without frame pointers (as most programs are)")
+    ap.add_argument("--unwind-modes", action="store_true",
+                    help="also run the overhead modes --unwind fp, --unwind dwarf, --all-stacks --unwind fp")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
     ap.add_argument("--targets", default="",
@@ -824,6 +846,9 @@ def main():
     args.scale_seconds = args.scale_seconds or (3.0 if q else 10.0)
     args.stacks = args.stacks or (20000 if q else 110000)
     skip = set(filter(None, args.skip.split(",")))
+    global NO_FRAME_POINTERS, UNWIND_MODES
+    NO_FRAME_POINTERS = args.no_frame_pointers
+    UNWIND_MODES = args.unwind_modes
     args.targets = set(filter(None, args.targets.split(",")))
     unknown = args.targets - {"threads1k", "threads10k", "churn", "stacks"}
     if unknown:

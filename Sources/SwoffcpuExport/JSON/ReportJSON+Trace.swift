@@ -7,6 +7,7 @@ extension ReportJSON {
     public init(trace: ResolvedTrace) {
         var extra = JSONObject()
         extra["degraded"] = .array(trace.degraded.map { .string($0) })
+        if let u = trace.unwind { extra["unwind"] = UnwindJSON.object(u) }
         if let sampling = trace.report.stacks {
             for m in StackJSON.members(trace.stacks, sampling: sampling).members { extra[m.key] = m.value }
         }

@@ -140,8 +140,11 @@ enum CFAProgram {
 
     /// Runs the instructions in `range`. With a `target`, stops before the first location
     /// advance past it. Returns an error, or nil when done.
+    /// With `emit` (and no target), every location advance reports the row in effect from the
+    /// current location up to the new one (the whole table of an FDE, UnwindTable.swift).
     static func run(_ s: inout State, cie: CIE, range: Range<Int>, bytes: [UInt8], sectionVaddr: UInt64,
-                    dataBase: UInt64?, target: UInt64?) -> CFIError? {
+                    dataBase: UInt64?, target: UInt64?,
+                    emit: ((_ from: UInt64, _ to: UInt64, _ row: UnwindRow) -> Void)? = nil) -> CFIError? {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return .truncated(offset: range.lowerBound) }
         var c = DwarfCursor(bytes, offset: range.lowerBound, end: range.upperBound, baseVaddr: sectionVaddr)
         let dataAlign = cie.dataAlignment
@@ -150,6 +153,11 @@ enum CFAProgram {
         func restoreRule(_ reg: UInt64) -> RegisterRule { s.initial?[reg] ?? .unspecified }
         /// Moves the location; true when it passed the target (stop: the current row applies).
         func advance(to newLoc: UInt64) -> Bool {
+            if let emit {
+                emit(s.loc, newLoc, s.row)
+                s.loc = newLoc
+                return false
+            }
             guard let target else { return false }
             if newLoc > target { return true }
             s.loc = newLoc

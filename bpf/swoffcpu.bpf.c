@@ -15,6 +15,7 @@
  * once (one object: one skeleton, one load, the programs inlined as before):
  *
  *   task.bpf.h        which tasks are traced, their record (task storage), counters
+ *   python.bpf.h      Python frame chains (CPython), read at user stack walks
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
@@ -30,6 +31,7 @@
 #include <bpf/bpf_core_read.h>
 #include "swoffcpu.h"
 #include "task.bpf.h"
+#include "python.bpf.h"
 #include "stacks.bpf.h"
 #include "futex.bpf.h"
 #include "accounting.bpf.h"

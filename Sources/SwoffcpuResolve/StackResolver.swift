@@ -11,6 +11,8 @@ public struct StackResolver {
     var kernel: KernelSymbols?
     /// What could not be read (kernel symbols, a process gone before its snapshot), one line each.
     public internal(set) var problems: [String] = []
+    /// The code objects of traced Python processes, by pid (PythonFrames.swift).
+    public var python: [Int32: PythonCode] = [:]
 
     public init() {
         symbolizer = Symbolizer()
@@ -174,8 +176,15 @@ public struct StackResolver {
     func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let names): names
-        case .addresses(let ips, let symbols): symbols.symbolize(ips).map(\.name)
+        case .addresses(let ips, let symbols):
+            withPython(id, tgid: tgid, data: data, symbols.symbolize(ips).map(\.name))
         }
+    }
+
+    /// Native frame names with the stack's Python frames woven in, if it has some.
+    private func withPython(_ id: UInt64, tgid: Int32, data: StackData, _ native: [String]) -> [String] {
+        guard let py = data.pythonStacks[id], let code = python[tgid] else { return native }
+        return PythonFrames.weave(native: native, python: py, minor: code.target.version.minor, name: code.name)
     }
 
     /// A user stack id of process `tgid` in `table`, its addresses named through the names
@@ -185,6 +194,8 @@ public struct StackResolver {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
+        case .addresses(let ips, let symbols) where data.pythonStacks[id] != nil && python[tgid] != nil:
+            return table.add(names: withPython(id, tgid: tgid, data: data, symbols.symbolize(ips).map(\.name)))
         case .addresses(let ips, let symbols):
             // Taken out of the dictionary while it grows, so that it is not copied (copy on write).
             let image = ObjectIdentifier(symbols)

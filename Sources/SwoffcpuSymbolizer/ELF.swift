@@ -58,7 +58,7 @@ struct ELFImage {
     let sections: [SectionHeader]
     let buildID: [UInt8]?
     let debugLink: (name: String, crc: UInt32)?
-    private let source: ByteSource
+    let source: ByteSource
     private let noteSegments: [(offset: UInt64, size: UInt64, align: UInt64)]
 
     var hasSymtab: Bool { sections.contains { $0.type == ELFConst.shtSymtab && $0.size > 0 } }

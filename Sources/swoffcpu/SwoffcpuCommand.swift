@@ -40,6 +40,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
     @OptionGroup(title: "Locks") var locks: LockOptions
+    @OptionGroup(title: "Python") var python: PythonOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -77,7 +78,7 @@ struct Swoffcpu: ParsableCommand {
             let output = ReportOutput(output: output, stacks: stacks, locks: locks)
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
-            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            let trace = try TraceRunner(target: target, stacks: stacks, python: python, verbose: verbose).run()
             try output.write(trace)
         } catch let error as ExitCode {
             throw error

@@ -9,6 +9,7 @@ import SwoffcpuSystem
 struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
+    var python = PythonOptions()
     let verbose: Bool
 
     func run() throws -> ResolvedTrace {
@@ -25,6 +26,12 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
+        // CPython targets: their frame chains are read at each user stack walk.
+        let pythons = stacks.enabled && !stacks.noUserStacks && !python.noPython
+            ? PythonFrames.targets(pids: target.pids + target.tids.compactMap { ProcFS.tgid(of: $0) }) : (targets: [], notes: [])
+        options.python = pythons.targets
+        for n in pythons.notes { Log.logger.warning("\(TerminalText.sanitize(n))") }
+        for t in pythons.targets { Log.logger.info("pid \(t.pid): Python \(t.version) (\(t.module)): its frames are read") }
         let session = try TraceSession(options: options)
         // Said now, before a long trace, not found out from [unknown] frames after it.
         let degraded = Preflight.degradations(pids: session.tgids)
@@ -37,6 +44,7 @@ struct TraceRunner {
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         var resolver: StackResolver? = StackResolver()
         for pid in session.tgids { resolver?.snapshot(pid: pid) }
+        for t in pythons.targets { resolver?.python[t.pid] = PythonCode(target: t) }
         try session.start()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
         let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
@@ -84,6 +92,10 @@ struct TraceRunner {
             Log.timed("stop: process snapshots taken again") {
                 // Not a PID reused meanwhile by another process: its maps are not the target's.
                 for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
+            }
+            let py = session.pythonCounts()
+            if !pythons.targets.isEmpty {
+                Log.logger.info("python: \(py.walks) frame chains read, \(py.noThreadState) walks found no thread state, \(py.noFrame) no frame, \(py.notStored) not stored")
             }
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.

@@ -78,9 +78,10 @@ extension ELFImage {
         return found
     }
 
-    /// PY_VERSION_HEX from the version string in .rodata ("3.10.13\0", the literal
-    /// Py_GetVersion formats), for interpreters older than `Py_Version` (3.11). Only a final
-    /// release's "X.Y.Z" is taken (level 0xf, serial 0).
+    /// PY_VERSION_HEX from the PY_VERSION literal in .rodata ("3.10.13\0", which Py_GetVersion
+    /// formats; the linker may merge it into the tail of a longer string), for interpreters older
+    /// than `Py_Version` (3.11), the minor version from the file's name. Only a final
+    /// release's "X.Y.Z" is taken (level 0xf).
     func versionString() -> UInt32? {
         guard let ro = sections.first(where: { $0.name == ".rodata" }), ro.size <= UInt64(maxSingleRead),
               let bytes = source.read(ro.offset, Int(ro.size)) else { return nil }
@@ -89,7 +90,11 @@ extension ELFImage {
         let prefix = Array("3.\(minor).".utf8)
         var i = 1
         while i + prefix.count < bytes.count {
-            if bytes[i - 1] == 0, bytes[i] == prefix[0], Array(bytes[i..<(i + prefix.count)]) == prefix {
+            // Tail merging may leave it the end of a longer string ("/opt/python/3.10.13"):
+            // any start that does not continue a number.
+            let before = bytes[i - 1]
+            if !(before >= 48 && before <= 57) && before != 46, bytes[i] == prefix[0],
+               Array(bytes[i..<(i + prefix.count)]) == prefix {
                 var j = i + prefix.count, micro = 0, digits = 0
                 while j < bytes.count, bytes[j] >= 48, bytes[j] <= 57, digits < 3 {
                     micro = micro * 10 + Int(bytes[j] - 48); j += 1; digits += 1

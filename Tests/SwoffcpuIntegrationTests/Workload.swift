@@ -127,9 +127,14 @@ final class Workload {
 
     /// Builds (if needed) and starts Workloads/NAME.c with `args`, and waits
     /// for its `ready` line.
-    init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20) throws {
+    convenience init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20) throws {
+        try self.init(name: name, binary: try WorkloadBuilder.shared.binary(name), args, readyTimeout: readyTimeout)
+    }
+
+    /// Starts `binary` with `args` (a program that speaks the same protocol: `tid` lines,
+    /// `ready`, exit when stdin closes), and waits for its `ready` line.
+    init(name: String, binary: String, _ args: [String], readyTimeout: Double = 20) throws {
         self.name = name
-        let binary = try WorkloadBuilder.shared.binary(name)
         var inFds: [Int32] = [0, 0]
         var outFds: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits them (dup2 onto 0/1 clears it in ours).

@@ -79,7 +79,7 @@ def worker_file(path):
 
 
 def pool_task(i):
-    time.sleep(0.003)
+    time.sleep(0.003)  # pool_task waits here
     return i
 
 

@@ -106,6 +106,7 @@ struct TraceRunner {
         // any more while the outputs are written.
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
+        PythonReport.annotate(&trace, python: resolver?.python ?? [:])
         trace.degraded = degraded
         return trace
     }

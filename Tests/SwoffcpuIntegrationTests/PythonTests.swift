@@ -25,6 +25,8 @@ struct FoldedStacks {
     }
 
     var lines: [Line] = []
+    /// The JSON report written beside (--json).
+    var json: [String: Any] = [:]
 
     init(path: String) throws {
         for raw in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
@@ -75,14 +77,17 @@ extension IntegrationTests {
             let dir = NSTemporaryDirectory() + "/swoffcpu-python-\(getpid())"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let folded = dir + "/out.folded"
+            let folded = dir + "/out.folded", json = dir + "/out.json"
             let out = open("/dev/null", O_WRONLY | O_CLOEXEC)
             defer { close(out) }
             let code = try waitChild(try Spawn.spawn(try swoffcpuBinary(),
-                                                     ["-p", "\(w.pid)", "-d", "\(seconds)", "--folded", folded] + extra,
+                                                     ["-p", "\(w.pid)", "-d", "\(seconds)", "--folded", folded, "--json", json] + extra,
                                                      stdout: out))
             #expect(code == 0)
-            return try FoldedStacks(path: folded)
+            var f = try FoldedStacks(path: folded)
+            let data = try Data(contentsOf: URL(fileURLWithPath: json))
+            f.json = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return f
         }
 
         /// Checks that `sequence` holds for ≥ 95 % of the `state` time of the lines with `anchor`,
@@ -112,15 +117,38 @@ extension IntegrationTests {
             #expect(workers * 100 >= blocked * 95, "\(label): \(workers) of \(blocked) µs blocked under the threads")
             expectShare(f, label, state: "sleep", anchor: "py_waits.worker_lock",
                         ["py_waits.worker_lock (", "py_waits.take_lock (py_waits.py:\(pyWaitsLine("time.sleep(0.002)")))"])
+            // The lock report names the program's lock by the line that waits on it; its waits are no GIL's.
+            let names = (f.json["locks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(names.contains { $0.hasPrefix("threading.Lock at py_waits.take_lock (py_waits.py:") },
+                    "\(label): lock names \(names)")
+            for t in threads(f) where t.blocked > 100_000_000 {
+                #expect(t.gil * 10 < t.blocked, "\(label): thread \(t.tid) GIL \(t.gil) of blocked \(t.blocked) ns")
+            }
             // The main thread, waiting since before the trace (its stack from the seed walk).
             expectShare(f, label, state: "sleep", anchor: "py_waits.main", ["py_waits.<module> (", "py_waits.main ("],
                         minimumUs: 1_000_000)
         }
 
+        /// The JSON's threads: (tid, blocked_ns, gil_wait_ns).
+        func threads(_ f: FoldedStacks) -> [(tid: Int, blocked: UInt64, gil: UInt64)] {
+            let processes = f.json["processes"] as? [[String: Any]] ?? []
+            return processes.flatMap { ($0["threads"] as? [[String: Any]]) ?? [] }.map {
+                (($0["tid"] as? Int) ?? 0, ($0["blocked_ns"] as? NSNumber)?.uint64Value ?? 0,
+                 ($0["gil_wait_ns"] as? NSNumber)?.uint64Value ?? 0)
+            }
+        }
+
         /// GIL contention (three threads spinning in Python): their blocked time is waiting to
-        /// take the GIL, shown as [GIL] under the spinning function for ≥ 95 % of it.
+        /// take the GIL, shown as [GIL] under the spinning function for ≥ 95 % of it, and
+        /// counted apart within blocked (JSON gil_wait_ns: ≥ 95 % of each spinner's blocked).
         @Test func gilContention() throws {
             let f = try trace("/usr/bin/python3", "gil")
+            let spinners = threads(f).filter { $0.blocked > 20_000_000 }
+            print("[python] gil: threads (tid, blocked, of which GIL): \(spinners)")
+            #expect(spinners.count == 3)
+            for t in spinners { #expect(t.gil * 100 >= t.blocked * 95, "thread \(t.tid): GIL \(t.gil) of blocked \(t.blocked) ns") }
+            let gilLocks = (f.json["locks"] as? [[String: Any]] ?? []).filter { ($0["name"] as? String)?.hasPrefix("Python GIL: ") == true }
+            #expect(!gilLocks.isEmpty, "the lock report names the GIL")
             expectShare(f, "gil", state: "blocked", anchor: "py_waits.worker_gil",
                         ["py_waits.worker_gil (", "[GIL]"])
             let (_, under) = f.share(state: "blocked", anchor: "[GIL]", sequence: [])

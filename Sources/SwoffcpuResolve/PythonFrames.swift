@@ -65,6 +65,8 @@ public enum PythonFrames {
         for (i, n) in native.enumerated() where isEvalFrame(n) { lastEval = i }
         let complete = native.last.map(isRoot) ?? false
         for (i, n) in native.enumerated() {
+            // Python 3.12's perf trampolines (-X perf): the frames woven in name them better.
+            if n.hasPrefix("py::") { continue }
             if isEvalFrame(n), next < groups.count {
                 out += groups[next].map(name)
                 next += 1
@@ -245,6 +247,14 @@ public final class PythonCode: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// A count shared by copies of a resolver (symbolization may run off the main thread).
+final class FrameCount: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var n = 0
+    func add(_ k: Int) { lock.withLock { n += k } }
+    var value: Int { lock.withLock { n } }
 }
 
 /// A mutex without Foundation.

@@ -11,6 +11,9 @@ public struct StackResolver {
     var kernel: KernelSymbols?
     /// What could not be read (kernel symbols, a process gone before its snapshot), one line each.
     public internal(set) var problems: [String] = []
+    /// Frames dropped from user stacks: addresses in non-executable mappings (see `resolveUser`).
+    let junkFrames = FrameCount()
+    public var droppedDataFrames: Int { junkFrames.value }
     /// The code objects of traced Python processes, by pid (PythonFrames.swift).
     public var python: [Int32: PythonCode] = [:]
 
@@ -168,6 +171,15 @@ public struct StackResolver {
             symbols.mergedUserStack(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpFrames: ips)
         }) {
             ips = merged
+        }
+        // A return address never lies in data (heap, a stack, a file's data segment): such frames
+        // come from a frame-pointer walk through code without frame pointers. Dropped, counted.
+        if ips.count > 1 {
+            let kept = [ips[0]] + ips.dropFirst().filter { !symbols.isInDataMapping($0) }
+            if kept.count != ips.count {
+                junkFrames.add(ips.count - kept.count)
+                ips = kept
+            }
         }
         return .addresses(ips, symbols)
     }

@@ -100,6 +100,9 @@ struct TraceRunner {
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
+            if resolver.droppedDataFrames > 0 {
+                Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in non-executable mappings dropped (walks through code without frame pointers)")
+            }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed

@@ -70,9 +70,10 @@ extension IntegrationTests {
     @Suite("Python", .enabled(if: geteuid() == 0, "loads BPF programs: run as root"), .serialized)
     struct Python {
         /// Runs Workloads/py_waits.py MODE under `python`, traces it, returns its folded stacks.
-        func trace(_ python: String, _ mode: String, seconds: Double = 1.5, extra: [String] = []) throws -> FoldedStacks {
+        func trace(_ python: String, _ mode: String, seconds: Double = 1.5, extra: [String] = [],
+                   interpreterArgs: [String] = []) throws -> FoldedStacks {
             let script = WorkloadBuilder.sourceDir + "/py_waits.py"
-            let w = try Workload(name: "py_waits-\(mode)", binary: python, [script, mode])
+            let w = try Workload(name: "py_waits-\(mode)", binary: python, interpreterArgs + [script, mode])
             defer { w.stop() }
             let dir = NSTemporaryDirectory() + "/swoffcpu-python-\(getpid())"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -124,6 +125,12 @@ extension IntegrationTests {
             for t in threads(f) where t.blocked > 100_000_000 {
                 #expect(t.gil * 10 < t.blocked, "\(label): thread \(t.tid) GIL \(t.gil) of blocked \(t.blocked) ns")
             }
+            // No junk frames: nothing named after data (a variable, the heap, a stack, an
+            // anonymous mapping), which a walk through code without frame pointers brings.
+            let junk = f.lines.filter { l in
+                l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("[stack") }
+            }
+            #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
             // The main thread, waiting since before the trace (its stack from the seed walk).
             expectShare(f, label, state: "sleep", anchor: "py_waits.main", ["py_waits.<module> (", "py_waits.main ("],
                         minimumUs: 1_000_000)
@@ -136,6 +143,20 @@ extension IntegrationTests {
                 (($0["tid"] as? Int) ?? 0, ($0["blocked_ns"] as? NSNumber)?.uint64Value ?? 0,
                  ($0["gil_wait_ns"] as? NSNumber)?.uint64Value ?? 0)
             }
+        }
+
+        /// Python 3.12+ with `-X perf` (perf-map trampolines, `py::…` frames): the Python frames
+        /// in order, no junk frame (before: `[heap]+0x…;…;_PyRuntime;py::contend:…`).
+        @Test(arguments: pythonInterpreters.filter { $0.contains("python3.12") || $0.contains("python3.13") })
+        func perfTrampolines(python: String) throws {
+            let f = try trace(python, "lock", interpreterArgs: ["-X", "perf"])
+            let label = "perf " + (python.split(separator: "/").last.map(String.init) ?? python)
+            expectShare(f, label, state: "blocked", anchor: "threading.Thread._bootstrap (",
+                        ["threading.Thread._bootstrap (", "py_waits.worker_lock (py_waits.py:", "py_waits.take_lock (py_waits.py:", "futex_wait"])
+            let junk = f.lines.filter { l in
+                l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("py::") }
+            }
+            #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
         }
 
         /// GIL contention (three threads spinning in Python): their blocked time is waiting to

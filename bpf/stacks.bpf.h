@@ -256,28 +256,40 @@ static __always_inline struct swoffcpu_user_leaf *read_leaf(void)
 }
 
 /* DWARF unwinding (unwind.bpf.h, included after this file): true when it took the walk. */
-static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *id);
-static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoffcpu_stack *buf, __u64 *id);
+static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *id, __u64 disc);
+static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoffcpu_stack *buf, __u64 *id, __u64 disc);
 
 /*
  * Walks the current task's user stack (frame pointers) and stores it, its id
  * mixed with the leaf region's code pointers; a new stack keeps its leaf context,
  * from which user space recovers the frames the walk skipped.
  */
-static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *buf)
+static __always_inline __u64 walk_user_stack_py(void *ctx, struct swoffcpu_stack *buf, __u64 futex_uaddr)
 {
 	struct swoffcpu_user_leaf *leaf;
 	bool added = false;
-	__u64 id;
+	__u64 id, py;
 
-	if (dwarf_user_stack(buf, &id))
+	/* A Python thread's frame chain (python.bpf.h) makes the stack its own. */
+	py = py_walk_stack(bpf_get_current_task_btf(), futex_uaddr, false);
+	if (dwarf_user_stack(buf, &id, py)) {
+		if (py)
+			py_store_stack(id);
 		return id;
+	}
 	leaf = read_leaf();
 	id = store_stack(&user_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), BPF_F_USER_STACK), &added,
-			 leaf ? leaf_discriminator(leaf) : 0, true);
+			 (leaf ? leaf_discriminator(leaf) : 0) ^ py, true);
 	if (added && leaf && id >= 16)
 		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+	if (py)
+		py_store_stack(id);
 	return id;
+}
+
+static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *buf)
+{
+	return walk_user_stack_py(ctx, buf, 0);
 }
 
 /*
@@ -307,7 +319,7 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 	a->weight = k;
 	a->last_walk_ns = now;
 	if (walk_user)
-		a->ustack = walk_user_stack(ctx, buf);
+		a->ustack = walk_user_stack_py(ctx, buf, a->state == SWOFFCPU_BLOCKED ? a->futex_uaddr : 0);
 	if (walk_kernel)
 		a->kstack = store_stack(&kernel_stacks, buf, bpf_get_stack(ctx, buf, sizeof(*buf), 0), &added, 0, false);
 	count(SWOFFCPU_CTR_STACK_WALKS, 1);
@@ -417,7 +429,7 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	struct hash_walk hw = {};
 	bool added = false;
 	__u32 zero = 0;
-	__u64 id;
+	__u64 id, py;
 	int n;
 
 	if (!t || !walk_user)
@@ -430,7 +442,10 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
 	if (!regs || !buf || !leaf)
 		return 0;
-	if (dwarf_task_stack(t, buf, &id)) {
+	py = py_walk_stack(t, a->state == SWOFFCPU_BLOCKED ? a->futex_uaddr : 0, true);
+	if (dwarf_task_stack(t, buf, &id, py)) {
+		if (py && id >= 16)
+			py_store_stack(id);
 		if (id >= 16 && a->since == a->start_ns)
 			a->ustack = id;
 		return 0;
@@ -459,7 +474,7 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	 * its code pointers (that scan is more than the verifier takes here): threads
 	 * waiting at different places get ids of their own. */
 	hw.buf = buf;
-	hw.h = 0xcbf29ce484222325ULL ^ leaf->sp;
+	hw.h = 0xcbf29ce484222325ULL ^ leaf->sp ^ py;
 	hw.n = n;
 	bpf_loop(SWOFFCPU_MAX_FRAMES, hash_step, &hw, 0);
 	id = hw.h < 16 ? hw.h + 16 : hw.h;
@@ -468,6 +483,8 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 		return 0; /* not stored: keep the marker */
 	if (added && id >= 16)
 		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
+	if (py)
+		py_store_stack(id);
 	/* Still in its seeded interval: take the stack (else its interval is closed already). */
 	if (a->since == a->start_ns && id >= 16)
 		a->ustack = id;

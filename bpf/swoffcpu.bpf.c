@@ -15,6 +15,7 @@
  * once (one object: one skeleton, one load, the programs inlined as before):
  *
  *   task.bpf.h        which tasks are traced, their record (task storage), counters
+ *   python.bpf.h      Python frame chains (CPython), read at user stack walks
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
  *   unwind.bpf.h      DWARF unwinding of user stacks from tables built from .eh_frame
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
@@ -32,6 +33,7 @@
 #include <bpf/bpf_core_read.h>
 #include "swoffcpu.h"
 #include "task.bpf.h"
+#include "python.bpf.h"
 #include "stacks.bpf.h"
 #include "unwind.bpf.h"
 #include "futex.bpf.h"

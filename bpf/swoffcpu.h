@@ -278,4 +278,65 @@ struct swoffcpu_unwind_proc {
 #define SWOFFCPU_UNWIND_NCOUNTERS   11
 #define SWOFFCPU_UNWIND_MARKER 0xffffffffffffff00ULL
 
+/*
+ * Python (bpf/python.bpf.h): the interpreter's own frame chain, read at each
+ * user stack walk of a thread of a CPython process and kept beside the native
+ * stack (`py_stacks`, keyed by the user stack's id, whose hash it is mixed into).
+ * The loader writes one swoffcpu_py_proc per Python process into `py_procs`
+ * (keyed by tgid): where _PyRuntime is and the offsets of that exact version.
+ */
+#define SWOFFCPU_PY_MAX_FRAMES 64   /* innermost first; deeper frames are cut */
+#define SWOFFCPU_PY_MAX_THREADS 256 /* interpreter thread-list entries searched */
+
+/* swoffcpu_py_proc.kind: how frames link */
+#define SWOFFCPU_PY_KIND_310 0 /* PyFrameObject: f_back, f_code, int f_lasti */
+#define SWOFFCPU_PY_KIND_311 1 /* _PyInterpreterFrame, bool is_entry at `frame_owner` */
+#define SWOFFCPU_PY_KIND_312 2 /* _PyInterpreterFrame, owner byte; C-stack shim frames */
+
+struct swoffcpu_py_proc {
+	__u64 runtime;    /* address of _PyRuntime */
+	__u64 gil_start;  /* the GIL's struct: a futex wait inside is a wait for the GIL */
+	__u64 gil_end;
+	__u32 version;    /* PY_VERSION_HEX */
+	__u16 kind;       /* SWOFFCPU_PY_KIND_* */
+	__u16 runtime_interpreters_head;
+	__u16 interp_threads_head;
+	__u16 tstate_next;
+	__u16 tstate_thread_id;     /* pthread_self(): the thread's fs base on x86-64 */
+	__u16 tstate_frame;         /* frame (3.10), cframe (3.11, 3.12), current_frame (3.13) */
+	__u16 cframe_current_frame; /* 0xffff: none (3.10, 3.13) */
+	__u16 frame_previous;
+	__u16 frame_code;
+	__u16 frame_instr;          /* prev_instr / instr_ptr; 3.10: int f_lasti */
+	__u16 frame_owner;          /* is_entry (3.11) or owner (3.12+) */
+	__u16 owner_cstack;         /* owner value of a C-stack shim frame (3.12+) */
+	__u16 pad[3];
+};
+
+/* swoffcpu_py_frame.code's low bit: the frame a _PyEval_EvalFrameDefault call began
+ * with (its bottom). Code objects are aligned: the bit is free. */
+#define SWOFFCPU_PY_ENTRY 1ULL
+
+struct swoffcpu_py_frame {
+	__u64 code;  /* PyCodeObject*, | SWOFFCPU_PY_ENTRY */
+	__u64 instr; /* the instruction's address (3.10: its index, f_lasti) */
+};
+
+/* swoffcpu_py_stack.flags */
+#define SWOFFCPU_PY_GIL       0x1 /* in a futex wait on the GIL */
+#define SWOFFCPU_PY_TRUNCATED 0x2 /* more frames than SWOFFCPU_PY_MAX_FRAMES */
+
+struct swoffcpu_py_stack {
+	__u32 n;
+	__u32 flags;
+	struct swoffcpu_py_frame f[SWOFFCPU_PY_MAX_FRAMES];
+};
+
+/* Index of per-CPU counters in the `py_counters` map. */
+#define SWOFFCPU_PY_CTR_WALKS     0 /* Python frame chains read */
+#define SWOFFCPU_PY_CTR_NO_TSTATE 1 /* walks of Python threads without a thread state found */
+#define SWOFFCPU_PY_CTR_FULL      2 /* Python stacks not stored: `py_stacks` full or busy */
+#define SWOFFCPU_PY_CTR_NO_FRAME  3 /* thread state found, no Python frame running */
+#define SWOFFCPU_PY_NCOUNTERS     4
+
 #endif /* SWOFFCPU_H */

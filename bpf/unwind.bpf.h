@@ -230,7 +230,7 @@ static long unwind_step_task(__u32 i, void *data)
  * tables (the caller walks frame pointers instead).
  */
 static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struct *task, __u32 tgid,
-					 struct swoffcpu_stack *buf, __u64 *id)
+					 struct swoffcpu_stack *buf, __u64 *id, __u64 disc)
 {
 	struct unwind_ctx c = {};
 	bool added = false;
@@ -269,27 +269,27 @@ static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struc
 	unwind_count(SWOFFCPU_UNWIND_CTR_WALKS, 1);
 	unwind_count(SWOFFCPU_UNWIND_CTR_FRAMES, c.r->n);
 	/* Seeded apart from frame-pointer stacks; no leaf context is kept (nothing to recover). */
-	*id = store_stack(&user_stacks, buf, (long)n * 8, &added, 0x5eed0dfULL, false);
+	*id = store_stack(&user_stacks, buf, (long)n * 8, &added, 0x5eed0dfULL ^ disc, false);
 	return true;
 }
 
 /* walk_user_stack's hook: the current task, at switch-out. */
-static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *id)
+static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *id, __u64 disc)
 {
 	struct task_struct *t;
 
 	if (unwind_mode == SWOFFCPU_UNWIND_FP)
 		return false;
 	t = bpf_get_current_task_btf();
-	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), NULL, t->tgid, buf, id);
+	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), NULL, t->tgid, buf, id, disc);
 }
 
 /* seed_user_stack's hook: another task, from the sleepable iterator. */
-static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoffcpu_stack *buf, __u64 *id)
+static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoffcpu_stack *buf, __u64 *id, __u64 disc)
 {
 	if (unwind_mode == SWOFFCPU_UNWIND_FP)
 		return false;
-	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), t, t->tgid, buf, id);
+	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), t, t->tgid, buf, id, disc);
 }
 
 #endif /* SWOFFCPU_UNWIND_BPF_H */

@@ -194,6 +194,9 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
 	case SWOFFCPU_MAP_LOCK_WAITS: return bpf_map__fd(skel->maps.lock_waits);
 	case SWOFFCPU_MAP_LOCK_WAKERS: return bpf_map__fd(skel->maps.lock_wakers);
 	case SWOFFCPU_MAP_STACK_TIME: return bpf_map__fd(skel->maps.stack_time);
+	case SWOFFCPU_MAP_PY_PROCS: return bpf_map__fd(skel->maps.py_procs);
+	case SWOFFCPU_MAP_PY_STACKS: return bpf_map__fd(skel->maps.py_stacks);
+	case SWOFFCPU_MAP_PY_COUNTERS: return bpf_map__fd(skel->maps.py_counters);
 	}
 	return -EINVAL;
 }

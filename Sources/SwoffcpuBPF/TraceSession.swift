@@ -34,6 +34,9 @@ public struct TraceOptions: Sendable {
     public var processEvents: Bool = false
     /// Unwind tables for the DWARF unwinder; nil (or mode fp): frame pointers only.
     public var unwind: UnwindSetup?
+    /// The CPython interpreters of traced processes: their Python frames are read at each
+    /// user stack walk (bpf/python.bpf.h).
+    public var python: [PythonTarget] = []
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -120,6 +123,7 @@ public final class TraceSession {
         do {
             try fill(map: SWOFFCPU_MAP_TARGET_TGIDS, keys: tgids)
             try fill(map: SWOFFCPU_MAP_TARGET_TIDS, keys: options.tids)
+            try PythonMaps.configure(fd: swoffcpu_map_fd(skel, SWOFFCPU_MAP_PY_PROCS), targets: options.python)
         } catch {
             destroy()
             throw error
@@ -318,6 +322,7 @@ public final class TraceSession {
             throw error
         }
         data.userLeafWords = try leaves.value()
+        if !options.python.isEmpty { data.pythonStacks = try PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS)) }
         return data
     }
 
@@ -345,6 +350,15 @@ public final class TraceSession {
                 throw BPFError("filling the target map", errno: errno)
             }
         }
+    }
+
+    /// The kernel side's counts of Python frame walks.
+    public func pythonCounts() -> PythonWalkCounts {
+        let fd = mapFD(SWOFFCPU_MAP_PY_COUNTERS)
+        return PythonWalkCounts(walks: PythonMaps.counter(fd: fd, SWOFFCPU_PY_CTR_WALKS),
+                                noThreadState: PythonMaps.counter(fd: fd, SWOFFCPU_PY_CTR_NO_TSTATE),
+                                notStored: PythonMaps.counter(fd: fd, SWOFFCPU_PY_CTR_FULL),
+                                noFrame: PythonMaps.counter(fd: fd, SWOFFCPU_PY_CTR_NO_FRAME))
     }
 
     private func counter(_ idx: Int32) -> UInt64 {

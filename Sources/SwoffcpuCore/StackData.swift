@@ -83,6 +83,8 @@ public struct StackData: Sendable {
     public var walkPeriodNs: UInt64
     public var userStacks: Bool
     public var kernelStacks: Bool
+    /// Python frame chains by user stack id (bpf/python.bpf.h), for stacks of Python threads.
+    public var pythonStacks: [UInt64: PythonRawStack] = [:]
 
     public init(entries: [Entry] = [], userFrames: WordRuns = WordRuns(),
                 kernelFrames: WordRuns = WordRuns(), switchOuts: UInt64 = 0,
@@ -137,5 +139,6 @@ public struct StackData: Sendable {
         userLeafWords = WordRuns()
         userFrames = WordRuns()
         kernelFrames = WordRuns()
+        pythonStacks = [:]
     }
 }

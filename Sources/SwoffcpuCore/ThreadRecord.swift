@@ -36,6 +36,11 @@ public struct ThreadRecord: Equatable, Sendable {
     /// Weighted off-CPU time of walked intervals the kernel could not add to its
     /// stack-time map (full), per state: reported as lost stacks.
     public var stackLostNs: StateTimes = StateTimes()
+    /// Of `times.blocked`: futex waits on the GIL of a Python interpreter (exact, from the
+    /// lock table), and the interpreter's name of the thread (`threading.Thread.name`) where
+    /// it could be read. Filled in by the resolve stage (PythonGIL).
+    public var gilWaitNs: UInt64 = 0
+    public var pythonName: String? = nil
 
     public init(tid: Int32, tgid: Int32, comm: String, startNs: UInt64, endNs: UInt64,
                 times: StateTimes, switches: UInt64 = 0, wakeups: UInt64 = 0,

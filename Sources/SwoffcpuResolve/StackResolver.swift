@@ -11,6 +11,11 @@ public struct StackResolver {
     var kernel: KernelSymbols?
     /// What could not be read (kernel symbols, a process gone before its snapshot), one line each.
     public internal(set) var problems: [String] = []
+    /// Frames dropped from user stacks: addresses in non-executable mappings (see `resolveUser`).
+    let junkFrames = FrameCount()
+    public var droppedDataFrames: Int { junkFrames.value }
+    /// The code objects of traced Python processes, by pid (PythonFrames.swift).
+    public var python: [Int32: PythonCode] = [:]
 
     public init() {
         symbolizer = Symbolizer()
@@ -177,6 +182,15 @@ public struct StackResolver {
         }) {
             ips = merged
         }
+        // A return address never lies in data (heap, a stack, a file's data segment): such frames
+        // come from a frame-pointer walk through code without frame pointers. Dropped, counted.
+        if ips.count > 1 {
+            let kept = [ips[0]] + ips.dropFirst().filter { !symbols.isInDataMapping($0) }
+            if kept.count != ips.count {
+                junkFrames.add(ips.count - kept.count)
+                ips = kept
+            }
+        }
         return .addresses(ips, symbols, tail: nil)
     }
 
@@ -194,8 +208,15 @@ public struct StackResolver {
     func userFrames(_ id: UInt64, tgid: Int32, data: StackData) -> [String] {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let names): names
-        case .addresses(let ips, let symbols, let tail): symbols.symbolize(ips).map(\.name) + (tail.map { [$0] } ?? [])
+        case .addresses(let ips, let symbols, let tail):
+            withPython(id, tgid: tgid, data: data, symbols.symbolize(ips).map(\.name) + (tail.map { [$0] } ?? []))
         }
+    }
+
+    /// Native frame names with the stack's Python frames woven in, if it has some.
+    private func withPython(_ id: UInt64, tgid: Int32, data: StackData, _ native: [String]) -> [String] {
+        guard let py = data.pythonStacks[id], let code = python[tgid] else { return native }
+        return PythonFrames.weave(native: native, python: py, minor: code.target.version.minor, name: code.name)
     }
 
     /// A user stack id of process `tgid` in `table`, its addresses named through the names
@@ -205,6 +226,9 @@ public struct StackResolver {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
+        case .addresses(let ips, let symbols, let tail) where data.pythonStacks[id] != nil && python[tgid] != nil:
+            return table.add(names: withPython(id, tgid: tgid, data: data,
+                                               symbols.symbolize(ips).map(\.name) + (tail.map { [$0] } ?? [])))
         case .addresses(let ips, let symbols, let tail):
             // Taken out of the dictionary while it grows, so that it is not copied (copy on write).
             let image = ObjectIdentifier(symbols)

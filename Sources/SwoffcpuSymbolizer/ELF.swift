@@ -58,7 +58,7 @@ struct ELFImage {
     let sections: [SectionHeader]
     let buildID: [UInt8]?
     let debugLink: (name: String, crc: UInt32)?
-    private let source: ByteSource
+    let source: ByteSource
     private let noteSegments: [(offset: UInt64, size: UInt64, align: UInt64)]
 
     var hasSymtab: Bool { sections.contains { $0.type == ELFConst.shtSymtab && $0.size > 0 } }
@@ -245,8 +245,11 @@ struct ELFImage {
                     if nameLen == 0 { continue }
                     if ELFImage.isMappingSymbol(strtab, Int(nameOff), nameLen) { continue }
                     let rank = SymbolTableBuilder.rank(isFunc: stype == ELFConst.sttFunc || stype == ELFConst.sttGnuIfunc, bind: bind)
+                    // Tagged code (1) or data (0): a code address never takes a data symbol's
+                    // name (ProcessSymbols.compute), a futex address may (DataSymbols).
+                    let isCode = stype == ELFConst.sttFunc || stype == ELFConst.sttGnuIfunc || exec
                     builder.add(start: value, size: size, sectionEnd: sectionEnd, rank: rank,
-                                name: strtab, nameOffset: Int(nameOff), nameLength: nameLen)
+                                name: strtab, nameOffset: Int(nameOff), nameLength: nameLen, tag: isCode ? 1 : 0)
                 }
             }
         }

@@ -115,6 +115,12 @@ public final class ProcessSymbols: @unchecked Sendable {
         addresses.reduce(0) { n, a in mappingIndex(a).map { mappings[$0].entry.executable ? n + 1 : n } ?? n }
     }
 
+    /// Whether `address` lies in a mapping that is not executable (data, heap, a thread's
+    /// stack): no return address can, so a stack frame there is a walk gone astray.
+    public func isInDataMapping(_ address: UInt64) -> Bool {
+        mappingIndex(address).map { !mappings[$0].entry.executable } ?? false
+    }
+
     /// The mapping containing `address` (binary search over the sorted mappings).
     func mappingIndex(_ address: UInt64) -> Int? {
         var lo = 0
@@ -138,7 +144,8 @@ public final class ProcessSymbols: @unchecked Sendable {
         let lookupOffset = lookup &- m.entry.start &+ m.entry.offset
         if let mod = m.module {
             let vaddr = mod.loads.vaddr(forFileOffset: fileOffset)
-            if let lv = mod.loads.vaddr(forFileOffset: lookupOffset), let si = mod.symbols.lookup(lv) {
+            if let lv = mod.loads.vaddr(forFileOffset: lookupOffset), let si = mod.symbols.lookup(lv),
+               mod.symbols.tags[si] != 0 { // a code symbol, never a variable's
                 let start = mod.symbols.starts[si]
                 return Frame(name: symbolName(mod, si), module: m.name, offset: (vaddr ?? lv) &- start,
                              isKernel: false, resolved: true)

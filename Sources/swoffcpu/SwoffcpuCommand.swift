@@ -47,6 +47,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Locks") var locks: LockOptions
     @OptionGroup(title: "Command and processes") var launch: LaunchOptions
     @OptionGroup(title: "Unwinding") var unwinding: UnwindOptions
+    @OptionGroup(title: "Python") var python: PythonOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -99,8 +100,8 @@ struct Swoffcpu: ParsableCommand {
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
             let command = launch.command.isEmpty ? nil : try CommandLaunch(arguments: launch.command, user: user)
-            let trace = try TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, verbose: verbose,
-                                        follow: launch.follow, command: command).run()
+            let trace = try TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
+                                        verbose: verbose, follow: launch.follow, command: command).run()
             try output.write(trace)
             // Then swoffcpu exits as the command did ($?: its code, or 128 + the signal).
             commandStatus = command?.finish()

@@ -10,6 +10,7 @@ struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
     var unwindMode: UnwindMode = .fp
+    var python = PythonOptions()
     let verbose: Bool
     /// --follow: processes created by the targets are traced too (ProcessFollower).
     var follow = false
@@ -47,6 +48,12 @@ struct TraceRunner {
         if let resolver {
             options.unwind = Log.timed("unwind tables built") { unwind.setup(resolver: resolver, pids: snapshotted) }
         }
+        // CPython targets: their frame chains are read at each user stack walk.
+        let pythons = stacks.enabled && !stacks.noUserStacks && !python.noPython
+            ? PythonFrames.targets(pids: targets) : (targets: [], notes: [])
+        options.python = pythons.targets
+        for n in pythons.notes { Log.logger.warning("\(TerminalText.sanitize(n))") }
+        for t in pythons.targets { Log.logger.info("pid \(t.pid): Python \(t.version) (\(t.module)): its frames are read") }
         let session: TraceSession
         do { session = try TraceSession(options: options) } catch let error as BPFError where options.unwind != nil {
             // A kernel that refuses the unwinder still traces, with frame pointers.
@@ -62,6 +69,7 @@ struct TraceRunner {
         }
         // (Not the held command: it is still a copy of swoffcpu; its exec event snapshots it.)
         for pid in session.tgids where !snapshotted.contains(pid) && pid != command?.pid { resolver?.snapshot(pid: pid) }
+        for t in pythons.targets { resolver?.python[t.pid] = PythonCode(target: t) }
         var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
         // Traced and seeded: the command may run now (its exec is its first event).
@@ -155,15 +163,23 @@ struct TraceRunner {
                 // Not a PID reused meanwhile by another process: its maps are not the target's.
                 for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
             }
+            let py = session.pythonCounts()
+            if !pythons.targets.isEmpty {
+                Log.logger.info("python: \(py.walks) frame chains read, \(py.noThreadState) walks found no thread state, \(py.noFrame) no frame, \(py.notStored) not stored")
+            }
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
+            if resolver.droppedDataFrames > 0 {
+                Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in non-executable mappings dropped (walks through code without frame pointers)")
+            }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
         // any more while the outputs are written.
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
+        PythonReport.annotate(&trace, python: resolver?.python ?? [:])
         trace.degraded = degraded
         trace.unwind = unwind.summary(session: session)
         return trace

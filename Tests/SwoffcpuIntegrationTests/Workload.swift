@@ -128,9 +128,14 @@ final class Workload {
     /// Builds (if needed) and starts Workloads/NAME.c with `args`, and waits
     /// for its `ready` line.
     /// `binary`: a workload built elsewhere (DeepWorkload), instead of Workloads/NAME.c.
-    init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20, binary prebuilt: String? = nil) throws {
+    convenience init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20, binary prebuilt: String? = nil) throws {
+        try self.init(name: name, binary: try prebuilt ?? WorkloadBuilder.shared.binary(name), args, readyTimeout: readyTimeout)
+    }
+
+    /// Starts `binary` with `args` (a program that speaks the same protocol: `tid` lines,
+    /// `ready`, exit when stdin closes), and waits for its `ready` line.
+    init(name: String, binary: String, _ args: [String], readyTimeout: Double = 20) throws {
         self.name = name
-        let binary = try prebuilt ?? WorkloadBuilder.shared.binary(name)
         var inFds: [Int32] = [0, 0]
         var outFds: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits them (dup2 onto 0/1 clears it in ours).

@@ -78,6 +78,10 @@ enum swoffcpu_map_id {
 	SWOFFCPU_MAP_LOCK_WAITS,
 	SWOFFCPU_MAP_LOCK_WAKERS,
 	SWOFFCPU_MAP_STACK_TIME,
+	/* Python (bpf/python.bpf.h) */
+	SWOFFCPU_MAP_PY_PROCS,
+	SWOFFCPU_MAP_PY_STACKS,
+	SWOFFCPU_MAP_PY_COUNTERS,
 };
 
 int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);

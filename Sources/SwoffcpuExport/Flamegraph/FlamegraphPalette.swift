@@ -36,6 +36,10 @@ enum FlamegraphPalette {
     static let root = "rgb(212,212,212)"
     static let merged = "rgb(178,178,178)"
     static let highlight = "rgb(230,0,230)"
+    /// The frame Python stacks carry while the thread waits to take the GIL (docs/python.md),
+    /// and its colour: apart from every state's family.
+    static let gilFrame = "[GIL]"
+    static let gil = "rgb(255,96,0)"
 
     /// The colour of the state frame itself and of its legend swatch: the family's middle hue, saturated.
     static func stateColor(_ family: Family) -> String {

@@ -182,6 +182,8 @@ public struct FlamegraphWriter: Sendable {
             fill = FlamegraphPalette.root
         } else if frame.depth == 1 && frame.family != .other {
             fill = FlamegraphPalette.stateColor(frame.family)
+        } else if frame.name == FlamegraphPalette.gilFrame {
+            fill = FlamegraphPalette.gil
         } else {
             fill = FlamegraphPalette.color(name: frame.name, family: frame.family,
                                            kernel: frame.name.hasSuffix(FoldedWriter.kernelSuffix))
@@ -221,6 +223,8 @@ public struct FlamegraphWriter: Sendable {
         if layout.frames.contains(where: { $0.name.hasSuffix(FoldedWriter.kernelSuffix) }) {
             items.append((FlamegraphPalette.color(name: "kernel", family: .sleep, kernel: true), "pale: kernel (_[k])", nil))
         }
+        let gil = layout.frames.filter { $0.name == FlamegraphPalette.gilFrame }.reduce(UInt64(0)) { $0 + $1.value }
+        if gil > 0 { items.append((FlamegraphPalette.gil, "[GIL]: waiting for the Python GIL \(time(gil))", nil)) }
         if layout.stats.mergedGroups > 0 || layout.stats.hiddenFrames > 0 {
             items.append((FlamegraphPalette.merged, "frames < \(n(options.minFrameWidth, 2)) px merged", nil))
         }

@@ -64,6 +64,8 @@ public struct ReportJSON: Sendable {
         Self.addTimes(process.times, to: &object)
         object["stolen_ns"] = .uint(process.threads.reduce(0) { $0 + $1.stolenNs })
         object["interrupt_ns"] = .uint(process.threads.reduce(0) { $0 + $1.interruptNs })
+        let gil = process.threads.reduce(0) { $0 + $1.gilWaitNs }
+        if gil > 0 { object["gil_wait_ns"] = .uint(gil) }
         object["threads"] = .array(process.threads.map { .object(threadObject($0)) })
         if let processMembers {
             for member in processMembers(process).members { object[member.key] = member.value }
@@ -82,6 +84,9 @@ public struct ReportJSON: Sendable {
         Self.addTimes(thread.times, to: &object)
         object["stolen_ns"] = .uint(thread.stolenNs)
         object["interrupt_ns"] = .uint(thread.interruptNs)
+        // Python threads only (docs/python.md): of blocked, the waits to take the GIL.
+        if thread.gilWaitNs > 0 { object["gil_wait_ns"] = .uint(thread.gilWaitNs) }
+        if let name = thread.pythonName { object["python_name"] = .string(name) }
         object["switches"] = .uint(thread.switches)
         object["wakeups"] = .uint(thread.wakeups)
         object["seeded"] = .bool(thread.seeded)

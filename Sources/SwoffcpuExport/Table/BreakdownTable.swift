@@ -117,6 +117,7 @@ public struct BreakdownTable: Sendable {
                                  dim: thread.exited))
                 lines += takenRows(stolen: thread.stolenNs, interrupt: thread.interruptNs, window: thread.windowNs,
                                    threshold: thread.windowNs / 1_000)
+                lines += gilRow(ns: thread.gilWaitNs, window: thread.windowNs, name: thread.pythonName)
             }
             if !hidden.isEmpty {
                 let threads = hidden.flatMap { r -> [ThreadRecord] in
@@ -136,6 +137,7 @@ public struct BreakdownTable: Sendable {
                 lines.append(row(left: label, times: process.times, window: window, bold: true))
                 lines += takenRows(stolen: process.threads.reduce(0) { $0 + $1.stolenNs },
                                    interrupt: process.threads.reduce(0) { $0 + $1.interruptNs }, window: window, threshold: 0)
+                lines += gilRow(ns: process.threads.reduce(0) { $0 + $1.gilWaitNs }, window: window, name: nil)
             }
         }
         if flagsUsed {
@@ -187,6 +189,21 @@ public struct BreakdownTable: Sendable {
             out.append(style(TerminalText.padRight(label, to: Self.leftWidth) + "  " + cell, .dim))
         }
         return out
+    }
+
+    /// Under a Python thread's row: its Python name (threading.Thread.name) and, in its blocked
+    /// column, the part of it spent waiting to take the GIL.
+    private func gilRow(ns: UInt64, window: UInt64, name: String?) -> [String] {
+        guard ns > 0 || name != nil else { return [] }
+        var label = "  python"
+        if let name { label += " \"" + TerminalText.truncate(TerminalText.sanitize(name), to: 12) + "\"" }
+        var line = TerminalText.padRight(label, to: Self.leftWidth)
+        if ns > 0 {
+            let cell = TerminalText.padLeft(DurationFormat.format(ns: ns), to: DurationFormat.maxWidth) + " "
+                + TerminalText.padLeft(DurationFormat.percent(ns, of: window), to: 6)
+            line += String(repeating: " ", count: 4 * Self.blockWidth - 15) + "of which GIL" + "  " + cell
+        }
+        return [style(line, .dim)]
     }
 
     private func row(left: String, times: StateTimes, window: UInt64, dim: Bool = false,

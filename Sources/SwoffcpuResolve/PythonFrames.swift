@@ -1,0 +1,270 @@
+import Glibc
+import SwoffcpuCore
+import SwoffcpuSymbolizer
+
+/// Python frames: which traced processes run a known CPython (`targets`), and the names of
+/// their code objects read from the live process (`PythonCode`), woven into native stacks in
+/// place of the interpreter's `_PyEval_EvalFrameDefault` frames (`weave`).
+public enum PythonFrames {
+    /// The interpreters of `pids` whose exact version has a layout, and a line for each
+    /// Python process left with native frames only (an unknown version, say).
+    public static func targets(pids: [Int32]) -> (targets: [PythonTarget], notes: [String]) {
+        var targets: [PythonTarget] = [], notes: [String] = []
+        for pid in pids {
+            let (location, why) = PythonProbe.locate(pid: pid)
+            if let why { notes.append("pid \(pid): \(why): native frames only") }
+            guard let location else { continue }
+            let version = PythonVersion(hex: location.versionHex)
+            guard let layout = PythonLayout.known[location.versionHex] else {
+                notes.append("pid \(pid): Python \(version) (\(location.module)) has no known layout "
+                             + "(scripts/python/offsets.sh): native frames only")
+                continue
+            }
+            targets.append(PythonTarget(pid: pid, runtime: location.runtime, version: version, layout: layout,
+                                        module: location.module))
+        }
+        return (targets, notes)
+    }
+
+    /// Whether a native frame is the interpreter's evaluation loop, which each group of Python
+    /// frames replaces.
+    static func isEvalFrame(_ name: String) -> Bool {
+        name == "_PyEval_EvalFrameDefault" || name.hasPrefix("_PyEval_EvalFrameDefault.")
+            || name == "_PyEval_EvalFrame" || name == "PyEval_EvalFrameEx"
+    }
+
+    /// Frames that end a complete native stack (its root).
+    static func isRoot(_ name: String) -> Bool {
+        name == "start_thread" || name == "clone3" || name == "clone" || name == "_start" || name == "__libc_start_main"
+            || name == "__libc_start_call_main"
+    }
+
+    /// `native` (leaf first) with the Python frames in place: each `_PyEval_EvalFrameDefault`
+    /// takes the next group of `python` (innermost first; a group ends at a frame its call began
+    /// with), named by `name`. Groups left over (a native walk that did not reach them) go
+    /// beyond the last native frame that belongs to the stack: a frame-pointer walk through
+    /// code built without frame pointers ends in frames that are not the thread's; those
+    /// past the last interpreter frame are dropped then.
+    static func weave(native: [String], python: PythonRawStack, minor: Int, name: (PythonRawFrame) -> String) -> [String] {
+        var groups: [[PythonRawFrame]] = []
+        var current: [PythonRawFrame] = []
+        for f in python.frames {
+            current.append(f)
+            // 3.10: one evaluation-loop call a frame.
+            if f.isEntry || minor <= 10 {
+                groups.append(current)
+                current = []
+            }
+        }
+        if !current.isEmpty { groups.append(current) }
+        var out: [String] = []
+        out.reserveCapacity(native.count + python.frames.count + 1)
+        if python.gilWait { out.append("[GIL]") }
+        var next = 0
+        var lastEval = -1
+        for (i, n) in native.enumerated() where isEvalFrame(n) { lastEval = i }
+        let complete = native.last.map(isRoot) ?? false
+        for (i, n) in native.enumerated() {
+            // Python 3.12's perf trampolines (-X perf): the frames woven in name them better.
+            if n.hasPrefix("py::") { continue }
+            if isEvalFrame(n), next < groups.count {
+                out += groups[next].map(name)
+                next += 1
+                continue
+            }
+            // Groups left and a walk that did not end at a root: what follows the last
+            // interpreter frame that took a group is the walk gone astray, not this thread's.
+            if next < groups.count, !complete, i > lastEval, lastEval >= 0 { break }
+            out.append(n)
+        }
+        if next < groups.count {
+            if lastEval < 0 && !complete {
+                // No interpreter frame at all in the walk: keep the frames down to the first
+                // that is not a named function (the walk left the frame chain there).
+                var keep = out.count
+                for (i, n) in out.enumerated() where i > 0 && !isNamed(n) { keep = i; break }
+                out.removeLast(out.count - keep)
+            }
+            for g in groups[next...] { out += g.map(name) }
+            if python.truncated { out.append("[python: deeper frames not read]") }
+        }
+        return out
+    }
+
+    /// A symbol name rather than a fallback (`module+0x…`, `[anon]+0x…`, `[unknown]+0x…`).
+    static func isNamed(_ n: String) -> Bool {
+        !(n.hasPrefix("[") || n.contains("+0x"))
+    }
+}
+
+/// The code objects of one Python process, read from its memory once each (by address).
+public final class PythonCode: @unchecked Sendable {
+    public let target: PythonTarget
+    private var fd: Int32 = -1
+    private var names: [UInt64: CodeInfo] = [:]
+    private let lock = NSLockLike()
+
+    struct CodeInfo {
+        var qualname: String
+        var file: String
+        var firstLine: Int
+        var lineTable: [UInt8]
+    }
+
+    public init(target: PythonTarget) {
+        self.target = target
+        fd = open("/proc/\(target.pid)/mem", O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    private func read(_ address: UInt64, _ count: Int) -> [UInt8]? {
+        guard fd >= 0, count > 0, count <= 1 << 20, address > 4096, address <= UInt64(Int64.max) else { return nil }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(bitPattern: UInt(address))) }
+        return n == count ? buf : nil
+    }
+
+    private func u64(_ address: UInt64) -> UInt64? {
+        read(address, 8)?.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+
+    private func u32(_ address: UInt64) -> UInt32? {
+        read(address, 4)?.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+    }
+
+    /// A `str` object's text (compact strings: every identifier and file name).
+    func string(_ object: UInt64) -> String? {
+        let l = target.layout
+        guard object != 0, let length = u64(object + UInt64(l.unicodeLength)), length <= 4096,
+              let state = u32(object + UInt64(l.unicodeState)) else { return nil }
+        let kind = Int((state >> 2) & 7), compact = (state >> 5) & 1 != 0, ascii = (state >> 6) & 1 != 0
+        guard compact, kind == 1 || kind == 2 || kind == 4 else { return nil }
+        let data = object + UInt64(ascii ? l.unicodeAsciiData : l.unicodeCompactData)
+        if length == 0 { return "" }
+        guard let bytes = read(data, Int(length) * kind) else { return nil }
+        if kind == 1 { return ascii ? String(decoding: bytes, as: UTF8.self) : String(bytes.map { Character(Unicode.Scalar($0)) }) }
+        var s = String.UnicodeScalarView()
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<Int(length) {
+                let v: UInt32 = kind == 2 ? UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
+                    : raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                if let u = Unicode.Scalar(v) { s.append(u) }
+            }
+        }
+        return String(s)
+    }
+
+    private func bytes(_ object: UInt64) -> [UInt8]? {
+        let l = target.layout
+        guard object != 0, let size = u64(object + UInt64(l.bytesSize)), size <= 1 << 20 else { return nil }
+        if size == 0 { return [] }
+        return read(object + UInt64(l.bytesData), Int(size))
+    }
+
+    private func info(_ code: UInt64) -> CodeInfo? {
+        if let i = lock.withLock({ names[code] }) { return i }
+        let l = target.layout
+        guard let namePtr = u64(code + UInt64(target.version.minor >= 11 ? l.codeQualname : l.codeName)),
+              let name = string(namePtr),
+              let filePtr = u64(code + UInt64(l.codeFilename)), let file = string(filePtr),
+              let first = u32(code + UInt64(l.codeFirstlineno)) else { return nil }
+        let table = u64(code + UInt64(l.codeLinetable)).flatMap(bytes) ?? []
+        let info = CodeInfo(qualname: name, file: file, firstLine: Int(Int32(bitPattern: first)), lineTable: table)
+        lock.withLock { names[code] = info }
+        return info
+    }
+
+    /// `module.function (file.py:line)`; the module is the file's name without `.py`.
+    public func name(_ frame: PythonRawFrame) -> String {
+        guard let info = info(frame.code) else { return "[python: code 0x\(String(frame.code, radix: 16)) unreadable]" }
+        let base = info.file.split(separator: "/").last.map(String.init) ?? info.file
+        let module = base.hasSuffix(".py") ? String(base.dropLast(3)) : base
+        let line = self.line(frame, info)
+        return "\(module).\(info.qualname) (\(base):\(line.map(String.init) ?? "?"))"
+    }
+
+    func line(_ frame: PythonRawFrame, _ info: CodeInfo) -> Int? {
+        if target.version.minor <= 10 {
+            return Self.line310(table: info.lineTable, firstLine: info.firstLine, byteOffset: Int(frame.instr) * 2)
+        }
+        let base = frame.code + UInt64(target.layout.codeAdaptive)
+        guard frame.instr >= base else { return info.firstLine }
+        return Self.line311(table: info.lineTable, firstLine: info.firstLine, unit: Int((frame.instr - base) / 2))
+    }
+
+    /// The line of code unit `unit` in a 3.11+ location table (Objects/locations.md).
+    static func line311(table: [UInt8], firstLine: Int, unit: Int) -> Int? {
+        var pos = 0, line = firstLine, addr = 0
+        func varint() -> Int {
+            guard pos < table.count else { return 0 }
+            var b = Int(table[pos]); pos += 1
+            var v = b & 63, shift = 0
+            while b & 64 != 0, pos < table.count {
+                b = Int(table[pos]); pos += 1
+                shift += 6
+                v |= (b & 63) << shift
+            }
+            return v
+        }
+        func svarint() -> Int {
+            let v = varint()
+            return v & 1 != 0 ? -(v >> 1) : v >> 1
+        }
+        while pos < table.count {
+            let b = table[pos]; pos += 1
+            let code = Int((b >> 3) & 15), length = Int(b & 7) + 1
+            var hasLine = true
+            switch code {
+            case 15: hasLine = false
+            case 14:
+                line += svarint()
+                _ = varint(); _ = varint(); _ = varint()
+            case 13: line += svarint()
+            case 10...12:
+                line += code - 10
+                pos += 2
+            default:
+                pos += 1
+            }
+            if unit < addr + length { return hasLine ? line : nil }
+            addr += length
+        }
+        return nil
+    }
+
+    /// The line of byte offset `byteOffset` in a 3.10 line table (pairs of address and line deltas).
+    static func line310(table: [UInt8], firstLine: Int, byteOffset: Int) -> Int? {
+        var line = firstLine, addr = 0, i = 0
+        while i + 1 < table.count {
+            let sdelta = Int(table[i]), ldelta = Int(Int8(bitPattern: table[i + 1]))
+            i += 2
+            let noLine = ldelta == -128
+            if !noLine { line += ldelta }
+            let end = addr + sdelta
+            if byteOffset >= addr && byteOffset < end { return noLine ? nil : line }
+            addr = end
+        }
+        return nil
+    }
+}
+
+/// A count shared by copies of a resolver (symbolization may run off the main thread).
+final class FrameCount: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var n = 0
+    func add(_ k: Int) { lock.withLock { n += k } }
+    var value: Int { lock.withLock { n } }
+}
+
+/// A mutex without Foundation.
+final class NSLockLike: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func withLock<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return body()
+    }
+}

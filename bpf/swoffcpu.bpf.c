@@ -15,6 +15,7 @@
  * once (one object: one skeleton, one load, the programs inlined as before):
  *
  *   task.bpf.h        which tasks are traced, their record (task storage), counters
+ *   timeline.bpf.h    --timeline: every interval and its waker, through a ring buffer
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
@@ -30,6 +31,7 @@
 #include <bpf/bpf_core_read.h>
 #include "swoffcpu.h"
 #include "task.bpf.h"
+#include "timeline.bpf.h"
 #include "stacks.bpf.h"
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
@@ -96,7 +98,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
-/* Loaded only when stacks are walked: who releases a blocked thread (futex.bpf.h). */
+/* Loaded only when stacks are walked or with the timeline: who releases a blocked
+ * thread (futex.bpf.h), who wakes any wait (timeline.bpf.h). */
 SEC("tp_btf/sched_waking")
 int BPF_PROG(on_waking, struct task_struct *p)
 {

@@ -71,6 +71,11 @@ struct task_acct {
 	__u64 steal_mark;
 	__u64 irq_mark;
 	__u64 slice_since; /* when the current on-CPU slice began */
+	/* timeline.bpf.h: who woke the current wait (flags 0: nobody seen yet). */
+	__u32 tl_waker_tid;
+	__u32 tl_waker_tgid;
+	__u32 tl_waker_flags;
+	__u32 tl_pad;
 };
 
 struct {

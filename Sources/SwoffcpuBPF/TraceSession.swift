@@ -27,6 +27,9 @@ public struct TraceOptions: Sendable {
     /// Time wakeups with the sched_wakeup hook, as on a kernel without CONFIG_SCHED_INFO
     /// (no run-queue clocks), even where the kernel has them: for testing that fallback.
     public var wakeupHook: Bool = false
+    /// Record every interval and its waker (bpf/timeline.bpf.h), at most `timelineLimit` slices.
+    public var timeline: Bool = false
+    public var timelineLimit: Int = 2_000_000
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -60,6 +63,7 @@ public final class TraceSession {
 
     private var skel: OpaquePointer?
     private var ring: OpaquePointer?
+    private var timelineRing: TimelineRing?
     private let sink = ExitSink()
     private var seeds: [ThreadRecord] = []
     private var names: [Int32: String] = [:]
@@ -136,6 +140,7 @@ public final class TraceSession {
             return 0
         }, ctx, nil)
         if ring == nil { throw BPFError("creating the exit ring buffer", errno: errno) }
+        if plan.timeline { timelineRing = try TimelineRing(skel: skel, limit: options.timelineLimit) }
 
         let err = swoffcpu_attach(skel)
         if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
@@ -152,6 +157,7 @@ public final class TraceSession {
     /// Drains the records of exited threads. Call every ~100 ms while tracing.
     public func poll() {
         if let ring { ring_buffer__consume(ring) }
+        timelineRing?.consume()
     }
 
     /// Counters for the live status line.
@@ -207,6 +213,7 @@ public final class TraceSession {
             processNames: names, exitedPids: exitedPids, lost: lost).build()
         if options.stacksEnabled { report.stacks = try readStacks() }
         report.locks = try readLocks()
+        report.timeline = timelineRing?.finish()
         return report
     }
 
@@ -308,6 +315,7 @@ public final class TraceSession {
     private func destroy() {
         if let ring { ring_buffer__free(ring) }
         ring = nil
+        timelineRing = nil
         if let skel { swoffcpu_destroy(skel) }
         skel = nil
     }

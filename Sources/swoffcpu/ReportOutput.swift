@@ -10,11 +10,12 @@ struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
+    var timeline = TimelineOutput(options: TimelineOptions())
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
     func checkPaths() throws {
-        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers] {
+        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers] + timeline.paths.map(Optional.some) {
             if let path { try AtomicFile.checkWritable(path) }
         }
     }
@@ -26,8 +27,13 @@ struct ReportOutput: Sendable {
         let toStdout = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
             .contains("-")
         var files: [@Sendable () throws -> Void] = []
+        let names = trace.report.timeline == nil ? TimelineNames() : TimelineNames(trace: trace)
+        if let note = TimelineOutput.dropNote(trace.report.timeline) { Diagnostics.write(note) }
         if let path = output.json {
-            files.append { try writeJSON(trace, to: path) }
+            files.append { try writeJSON(trace, names: names, to: path) }
+        }
+        if trace.report.timeline != nil {
+            files.append { try timeline.writeFiles(trace, names: names) }
         }
         if stacks.folded != nil || stacks.flamegraph != nil {
             files.append { try writeStacks(report, symbolized, targetDescription) }
@@ -38,14 +44,15 @@ struct ReportOutput: Sendable {
         // Each file is built and written (and synced) on a thread of its own while the text is
         // put together: a file's fsync waits while another is built.
         try Concurrently.run(files) {
-            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout)
+            writeText(report, symbolized, lockReport, targetDescription, toStderr: toStdout,
+                      extra: timeline.text(trace, names: names))
         }
     }
 
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
     private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                           _ targetDescription: String, toStderr: Bool) {
+                           _ targetDescription: String, toStderr: Bool, extra: String = "") {
         var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
@@ -60,12 +67,14 @@ struct ReportOutput: Sendable {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
+        text += extra
         if toStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
     }
 
-    private func writeJSON(_ trace: ResolvedTrace, to path: String) throws {
+    private func writeJSON(_ trace: ResolvedTrace, names: TimelineNames, to path: String) throws {
         try Log.timed("report: JSON written") {
-            let json = ReportJSON(trace: trace)
+            var json = ReportJSON(trace: trace)
+            for m in timeline.jsonMembers(trace, names: names).members { json.extraMembers[m.key] = m.value }
             try AtomicFile.write(to: path) { write in try json.write(to: write) }
         }
     }

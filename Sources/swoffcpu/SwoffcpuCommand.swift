@@ -32,6 +32,7 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -d 5 --folded out.folded --flamegraph out.svg
           swoffcpu -p 1234 -d 5 --locks     contended locks only (docs/locks.md)
           swoffcpu -p 1234 -d 5 --folded-wakers w.folded --flamegraph-wakers w.svg
+          swoffcpu -p 1234 -d 5 --timeline t.json --waits --critical-path worker
         """,
         version: "0.1.0"
     )
@@ -40,6 +41,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
     @OptionGroup(title: "Locks") var locks: LockOptions
+    @OptionGroup(title: "Timeline, waits, critical path") var timeline: TimelineOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -50,7 +52,8 @@ struct Swoffcpu: ParsableCommand {
         }
         // Every output file at once: none twice, at most one on stdout.
         let outputs = [("--json", output.json), ("--folded", stacks.folded), ("--flamegraph", stacks.flamegraph),
-                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers)]
+                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers),
+                       ("--timeline", timeline.timeline), ("--wait-graph", timeline.waitGraph)]
             .compactMap { flag, path in path.map { (flag, $0) } }
         for (i, (flag, path)) in outputs.enumerated() {
             if let (other, _) = outputs[..<i].first(where: { Self.samePath($0.1, path) }) {
@@ -74,10 +77,10 @@ struct Swoffcpu: ParsableCommand {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
         do {
-            let output = ReportOutput(output: output, stacks: stacks, locks: locks)
+            let output = ReportOutput(output: output, stacks: stacks, locks: locks, timeline: TimelineOutput(options: timeline))
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
-            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose, timeline: timeline).run()
             try output.write(trace)
         } catch let error as ExitCode {
             throw error

@@ -82,12 +82,21 @@ static __always_inline __u32 tl_irq_flags(struct task_struct *cur)
 	return 0;
 }
 
-/* sched_waking of a traced thread `p` in a wait: note who wakes it (the current task). */
+/*
+ * sched_waking of a traced thread `p` in a wait: note who wakes it (the current task).
+ * Also when its record still says on-CPU but the kernel has already taken it off its run
+ * queue (on_rq 0): it is between the dequeue in __schedule() and the sched_switch
+ * tracepoint (newidle balancing can take tens of us there), and the wait its switch-out is
+ * about to open is the one this wakes. A task still queued (on_rq set) is not going to
+ * sleep: the kernel only sets it running again (ttwu_runnable), nothing is noted.
+ */
 static __always_inline void timeline_waking(struct task_acct *a, struct task_struct *p)
 {
 	struct task_struct *cur;
 
-	if (!timeline || !tl_is_wait(a->state))
+	if (!timeline)
+		return;
+	if (!tl_is_wait(a->state) && !(a->state == SWOFFCPU_ON_CPU && !p->on_rq))
 		return;
 	cur = bpf_get_current_task_btf();
 	a->tl_waker_tid = cur->pid;

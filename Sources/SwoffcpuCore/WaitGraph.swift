@@ -5,7 +5,9 @@
 /// Waits ended by a hardware interrupt (timers, devices) go to one `interrupt` node.
 ///
 /// Knots: wPerf's bottlenecks. Edges a waiter spends little of its time on are trimmed
-/// (below `knotEdgeShare` of the waiter's traced time); the strongly connected groups of what
+/// (below `knotEdgeShare` of the waiter's time on-CPU or waiting, its runnable time left
+/// out: that is a wait for a CPU, not for a thread, and it grows with the machine's load);
+/// the strongly connected groups of what
 /// is left that have no edge out are groups of threads that wait on each other — or one
 /// thread that waits on no one — and that others wait on. Its bottom: the member others
 /// wait on most; its lock: the futex that the waits ended by its members were on most.
@@ -75,7 +77,7 @@ public struct WaitGraph: Sendable {
     public var wokenNs: [Int32: UInt64]
     /// The threads that were traced (have slices).
     public var traced: Set<Int32>
-    /// Per traced thread: the time its slices cover.
+    /// Per traced thread: the time its slices cover, less its runnable time.
     public var tracedNs: [Int32: UInt64]
 
     /// A thread that spends less than this share of its time waiting on another does not
@@ -90,7 +92,7 @@ public struct WaitGraph: Sendable {
         var tracedNs: [Int32: UInt64] = [:]
         for s in timeline.slices {
             traced.insert(s.tid)
-            tracedNs[s.tid, default: 0] += s.durationNs
+            if s.state != .runnable { tracedNs[s.tid, default: 0] += s.durationNs }
             guard s.isWait else { continue }
             guard let w = s.waker else {
                 unwoken[s.tid, default: 0] += s.durationNs

@@ -44,7 +44,7 @@ public struct WaitsReport: Sendable {
         if graph.edges.count > top { out += "  … \(graph.edges.count - top) more edges (--json has them all)\n" }
         let unwoken = graph.unwokenNs.values.reduce(0, +)
         if unwoken > 0 {
-            out += "  Waits no other thread ended (still waiting at the end, timeouts seen as no wakeup): \(DurationFormat.format(ns: unwoken))\n"
+            out += "  Waits no other thread ended (still waiting at the end, or the wakeup not seen): \(DurationFormat.format(ns: unwoken))\n"
         }
         out += "\nKnots (wPerf): groups of threads that mostly wait on each other and that others wait on; the bottom first\n"
         if knots.isEmpty { out += "  none\n" }

@@ -27,7 +27,7 @@ public struct PerfettoTimeline: Sendable {
                 out.removeAll(keepingCapacity: true)
             }
         }
-        func str(_ s: String) { out.append(contentsOf: Array(s.utf8)) }
+        func str(_ s: String) { out.append(contentsOf: s.utf8) }
         func jstr(_ s: String) { JSONValue.writeString(s, to: &out) }
         func num(_ v: Int64) { str(String(v)) }
         // µs with three decimals, from ns relative to the window start.

@@ -184,7 +184,10 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p)
 	bool added = false;
 	__u32 zero = 0;
 
-	if (!a || a->state != SWOFFCPU_BLOCKED || !still_in_futex_wait(p, a))
+	if (!a)
+		return 0;
+	timeline_waking(a, p);
+	if (a->state != SWOFFCPU_BLOCKED || !still_in_futex_wait(p, a))
 		return 0;
 	cur = bpf_get_current_task_btf();
 	a->waker_tid = cur->pid;

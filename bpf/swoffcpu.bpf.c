@@ -16,6 +16,7 @@
  *
  *   task.bpf.h        which tasks are traced, their record (task storage), counters
  *   python.bpf.h      Python frame chains (CPython), read at user stack walks
+ *   timeline.bpf.h    --timeline: every interval and its waker, through a ring buffer
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
  *   unwind.bpf.h      DWARF unwinding of user stacks from tables built from .eh_frame
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
@@ -34,6 +35,7 @@
 #include "swoffcpu.h"
 #include "task.bpf.h"
 #include "python.bpf.h"
+#include "timeline.bpf.h"
 #include "stacks.bpf.h"
 #include "unwind.bpf.h"
 #include "futex.bpf.h"
@@ -102,7 +104,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
-/* Loaded only when stacks are walked: who releases a blocked thread (futex.bpf.h). */
+/* Loaded only when stacks are walked or with the timeline: who releases a blocked
+ * thread (futex.bpf.h), who wakes any wait (timeline.bpf.h). */
 SEC("tp_btf/sched_waking")
 int BPF_PROG(on_waking, struct task_struct *p)
 {

@@ -339,4 +339,33 @@ struct swoffcpu_py_stack {
 #define SWOFFCPU_PY_CTR_NO_FRAME  3 /* thread state found, no Python frame running */
 #define SWOFFCPU_PY_NCOUNTERS     4
 
+/*
+ * Timeline (--timeline, --waits, --wait-graph, --critical-path; bpf/timeline.bpf.h).
+ * With it on, every interval a traced thread closes (the same intervals `enter` adds to
+ * the record's ns[]) is sent through the `timeline_events` ring buffer: the slices of a
+ * thread add up exactly to its record's tracepoint times. A wait's slice names what it
+ * waited on (`chan`) and, when sched_waking saw it, who woke it.
+ */
+struct swoffcpu_tl_event {
+	__u32 tid;
+	__u32 tgid;
+	__u64 start_ns;    /* CLOCK_MONOTONIC, as the record's */
+	__u64 end_ns;
+	__u64 chan;        /* blocked: the futex word; sleep: the syscall number (SWOFFCPU_TL_F_SYSCALL) */
+	__u32 waker_tid;   /* the task that woke this wait (SWOFFCPU_TL_F_WAKER) */
+	__u32 waker_tgid;
+	__u32 state;       /* SWOFFCPU_ON_CPU..SWOFFCPU_BLOCKED */
+	__u32 flags;       /* SWOFFCPU_TL_F_* */
+};
+
+#define SWOFFCPU_TL_F_WAKER    0x1 /* waker_tid/waker_tgid are set */
+#define SWOFFCPU_TL_F_HARDIRQ  0x2 /* woken from a hardware interrupt (a timer, a device): the waker is not a thread */
+#define SWOFFCPU_TL_F_SOFTIRQ  0x4 /* woken from a softirq, running in waker_tid's context (loopback network, timers) */
+#define SWOFFCPU_TL_F_SYSCALL  0x8 /* chan is the syscall number the thread slept in */
+
+/* Index of per-CPU counters in the `timeline_counters` map. */
+#define SWOFFCPU_TL_CTR_DROPPED    0 /* slices lost: ring buffer full, or --timeline-limit reached */
+#define SWOFFCPU_TL_CTR_DROPPED_NS 1 /* thread time those lost slices covered */
+#define SWOFFCPU_TL_NCOUNTERS      2
+
 #endif /* SWOFFCPU_H */

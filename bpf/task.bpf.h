@@ -78,6 +78,11 @@ struct task_acct {
 	__u64 woke_uaddr;
 	__u32 woke_op;
 	__u32 woke_state;
+	/* timeline.bpf.h: who woke the current wait (flags 0: nobody seen yet). */
+	__u32 tl_waker_tid;
+	__u32 tl_waker_tgid;
+	__u32 tl_waker_flags;
+	__u32 tl_pad;
 };
 
 struct {

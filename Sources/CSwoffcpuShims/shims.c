@@ -120,6 +120,12 @@ int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_load_pla
 	skel->rodata->walk_period_ns = plan->walk_period_ns;
 	skel->rodata->walk_one_in = plan->walk_one_in;
 	skel->rodata->queue_clock = plan->queue_clock;
+	skel->rodata->timeline = plan->timeline;
+	skel->rodata->has_preempt_count = plan->has_preempt_count;
+	skel->rodata->preempt_count_from_rq = plan->preempt_count_from_rq;
+	err = bpf_map__set_max_entries(skel->maps.timeline_events, plan->timeline_ring_bytes);
+	if (err)
+		return err;
 	for (uint32_t i = 0; i < plan->n_fast_tgids; i++)
 		skel->rodata->fast_tgids[i] = plan->fast_tgids[i];
 	skel->rodata->n_fast_tgids = plan->n_fast_tgids;
@@ -197,6 +203,7 @@ int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id)
 	case SWOFFCPU_MAP_PY_PROCS: return bpf_map__fd(skel->maps.py_procs);
 	case SWOFFCPU_MAP_PY_STACKS: return bpf_map__fd(skel->maps.py_stacks);
 	case SWOFFCPU_MAP_PY_COUNTERS: return bpf_map__fd(skel->maps.py_counters);
+	case SWOFFCPU_MAP_TIMELINE_EVENTS: return bpf_map__fd(skel->maps.timeline_events);
 	}
 	return -EINVAL;
 }
@@ -274,7 +281,24 @@ void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_t
 	__atomic_store_n(&skel->bss->n_text_ranges, n, __ATOMIC_SEQ_CST);
 }
 
+static int sum_percpu(int fd, uint32_t idx, uint64_t *sum);
+
 int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
+{
+	return sum_percpu(bpf_map__fd(skel->maps.counters), idx, sum);
+}
+
+void swoffcpu_set_timeline_full(struct swoffcpu_bpf *skel, uint32_t full)
+{
+	__atomic_store_n(&skel->bss->timeline_full, full, __ATOMIC_SEQ_CST);
+}
+
+int swoffcpu_read_timeline_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
+{
+	return sum_percpu(bpf_map__fd(skel->maps.timeline_counters), idx, sum);
+}
+
+static int sum_percpu(int fd, uint32_t idx, uint64_t *sum)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	uint64_t *vals;
@@ -286,7 +310,7 @@ int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum
 	vals = calloc((size_t)ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &idx, vals);
+	err = bpf_map_lookup_elem(fd, &idx, vals);
 	if (err) {
 		err = -errno;
 	} else {

@@ -69,6 +69,13 @@ public struct LoadPlan: Sendable, Equatable {
         public var rows: UInt32
         public var processes: UInt32
     }
+    /// The timeline (bpf/timeline.bpf.h): every interval and its waker sent through a ring
+    /// buffer of `timelineRingBytes`. Off, the programs are the ones without it (the flag is
+    /// read-only: the verifier drops the code) and the ring is one page.
+    public var timeline: Bool
+    public var timelineRingBytes: UInt32
+    /// For the timeline's interrupt test: this CPU's preempt count from its run queue.
+    public var preemptCountFromRunQueue: Int64?
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -78,7 +85,8 @@ public struct LoadPlan: Sendable, Equatable {
     /// kernel with (`queueClock`) or without the run-queue clocks.
     public init(options: TraceOptions, tgids: [Int32], threads: Int, queueClock: Bool = LoadPlan.kernelHasQueueClock()) {
         let stacks = options.userStacks || options.kernelStacks
-        programs = Programs(onWaking: stacks, onWakeup: !queueClock, seedUserStacks: options.userStacks)
+        // The timeline needs every waker: sched_waking loads for it too.
+        programs = Programs(onWaking: stacks || options.timeline, onWakeup: !queueClock, seedUserStacks: options.userStacks)
         mapSizes = Self.mapSizes(threads: threads, maxStacks: options.maxStacks, stacks: stacks)
         followThreads = options.tids.isEmpty
         filterTids = !options.tids.isEmpty
@@ -94,6 +102,18 @@ public struct LoadPlan: Sendable, Equatable {
         if let u = options.unwind, options.userStacks, u.mode != .fp {
             unwind = UnwindSizes(mode: u.mode, rows: max(1, u.rowCapacity), processes: UInt32(max(16, tgids.count * 2)))
         }
+        timeline = options.timeline
+        timelineRingBytes = options.timeline ? Self.timelineRingBytes(limit: options.timelineLimit) : 4096
+        preemptCountFromRunQueue = options.timeline ? PerCPUOffsets.preemptCountFromRunQueue : nil
+    }
+
+    /// The timeline ring: room for a quarter of the limit's slices (user space drains it every
+    /// 100 ms), a power of two between 1 MiB and 64 MiB.
+    static func timelineRingBytes(limit: Int) -> UInt32 {
+        let want = max(1 << 20, min(64 << 20, limit / 4 * (MemoryLayout<swoffcpu_tl_event>.size + 8)))
+        var bytes = 1 << 20
+        while bytes < want { bytes <<= 1 }
+        return UInt32(bytes)
     }
 
     /// Map sizes: room for every thread's stacks with a wide margin. The stack and lock
@@ -156,6 +176,8 @@ public struct LoadPlan: Sendable, Equatable {
             max_entries: swoffcpu_map_sizes(
                 user_stacks: mapSizes.userStacks, kernel_stacks: mapSizes.kernelStacks,
                 user_leaves: mapSizes.userLeaves, stack_time: mapSizes.stackTime,
-                lock_waits: mapSizes.lockWaits, lock_wakers: mapSizes.lockWakers))
+                lock_waits: mapSizes.lockWaits, lock_wakers: mapSizes.lockWakers),
+            timeline: flag(timeline), timeline_ring_bytes: timelineRingBytes,
+            has_preempt_count: flag(preemptCountFromRunQueue != nil), preempt_count_from_rq: preemptCountFromRunQueue ?? 0)
     }
 }

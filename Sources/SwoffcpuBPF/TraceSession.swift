@@ -37,6 +37,9 @@ public struct TraceOptions: Sendable {
     /// The CPython interpreters of traced processes: their Python frames are read at each
     /// user stack walk (bpf/python.bpf.h).
     public var python: [PythonTarget] = []
+    /// Record every interval and its waker (bpf/timeline.bpf.h), at most `timelineLimit` slices.
+    public var timeline: Bool = false
+    public var timelineLimit: Int = 2_000_000
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -70,6 +73,7 @@ public final class TraceSession {
 
     private var skel: OpaquePointer?
     private var ring: OpaquePointer?
+    private var timelineRing: TimelineRing?
     private let sink = ExitSink()
     private var processRing: ProcessEventRing?
     private var seeds: [ThreadRecord] = []
@@ -154,6 +158,7 @@ public final class TraceSession {
             return 0
         }, ctx, nil)
         if ring == nil { throw BPFError("creating the exit ring buffer", errno: errno) }
+        if plan.timeline { timelineRing = try TimelineRing(skel: skel, limit: options.timelineLimit) }
 
         if options.processEvents { processRing = try ProcessEventRing(fd: swoffcpu_proc_events_fd(skel)) }
         var err = swoffcpu_attach(skel)
@@ -173,6 +178,7 @@ public final class TraceSession {
     /// Drains the records of exited threads. Call every ~100 ms while tracing.
     public func poll() {
         if let ring { ring_buffer__consume(ring) }
+        timelineRing?.consume()
     }
 
     /// Counters for the live status line.
@@ -260,6 +266,7 @@ public final class TraceSession {
             processNames: names, exitedPids: exitedPids, lost: lost).build()
         if options.stacksEnabled { report.stacks = try readStacks() }
         report.locks = try readLocks()
+        report.timeline = timelineRing?.finish()
         return report
     }
 
@@ -411,6 +418,7 @@ public final class TraceSession {
         if let ring { ring_buffer__free(ring) }
         ring = nil
         processRing = nil
+        timelineRing = nil
         if let skel { swoffcpu_destroy(skel) }
         skel = nil
     }

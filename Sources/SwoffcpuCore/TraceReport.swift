@@ -9,6 +9,8 @@ public struct TraceReport: Sendable {
     public var stacks: StackData? = nil
     /// Futex waits per lock, and who released them.
     public var locks: LockData? = nil
+    /// Every interval of every thread, with wakers (--timeline, --waits, --critical-path).
+    public var timeline: TimelineData? = nil
 
     public init(windowStartNs: UInt64, windowEndNs: UInt64, processes: [ProcessReport], lost: LostCounts) {
         self.windowStartNs = windowStartNs

@@ -14,11 +14,13 @@ struct ReportOutput: Sendable {
     var textFile: String? = nil
     /// The table to stderr whatever goes to stdout: a command's stdout is its own (`-- COMMAND`).
     var textToStderr = false
+    var timeline = TimelineOutput(options: TimelineOptions())
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
     func checkPaths() throws {
-        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, textFile] {
+        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, textFile]
+            + timeline.paths.map(Optional.some) {
             if let path { try AtomicFile.checkWritable(path) }
         }
     }
@@ -30,8 +32,13 @@ struct ReportOutput: Sendable {
         let toStdout = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
             .contains("-")
         var files: [@Sendable () throws -> Void] = []
+        let names = trace.report.timeline == nil ? TimelineNames() : TimelineNames(trace: trace)
+        if let note = TimelineOutput.dropNote(trace.report.timeline) { Diagnostics.write(note) }
         if let path = output.json {
-            files.append { try writeJSON(trace, to: path) }
+            files.append { try writeJSON(trace, names: names, to: path) }
+        }
+        if trace.report.timeline != nil {
+            files.append { try timeline.writeFiles(trace, names: names) }
         }
         if stacks.folded != nil || stacks.flamegraph != nil {
             files.append { try writeStacks(report, symbolized, targetDescription) }
@@ -44,13 +51,13 @@ struct ReportOutput: Sendable {
         if let textFile {
             files.append {
                 let text = renderText(report, symbolized, lockReport, targetDescription, color: false,
-                                      unwindNote: trace.unwind?.note)
+                                      unwindNote: trace.unwind?.note, extra: timeline.text(trace, names: names))
                 try AtomicFile.write(text, to: textFile)
             }
         }
         try Concurrently.run(files) {
             let text = renderText(report, symbolized, lockReport, targetDescription, color: Self.useColor,
-                                  unwindNote: trace.unwind?.note)
+                                  unwindNote: trace.unwind?.note, extra: timeline.text(trace, names: names))
             if toStdout || textToStderr { Terminal.writeError(text) } else { print(text, terminator: "") }
         }
     }
@@ -58,7 +65,7 @@ struct ReportOutput: Sendable {
     /// The table, the top stacks, the lock sections (--locks: those alone). With a machine-readable
     /// stream on stdout, they go to stderr.
     private func renderText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
-                            _ targetDescription: String, color: Bool, unwindNote: String? = nil) -> String {
+                            _ targetDescription: String, color: Bool, unwindNote: String? = nil, extra: String = "") -> String {
         var text = locks.locks ? "" : BreakdownTable(color: color, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
@@ -73,12 +80,14 @@ struct ReportOutput: Sendable {
                                                            stacksWalked: report.stacks != nil)
             if !section.isEmpty { text += (text.isEmpty ? "" : "\n") + section }
         }
+        text += extra
         return text
     }
 
-    private func writeJSON(_ trace: ResolvedTrace, to path: String) throws {
+    private func writeJSON(_ trace: ResolvedTrace, names: TimelineNames, to path: String) throws {
         try Log.timed("report: JSON written") {
-            let json = ReportJSON(trace: trace)
+            var json = ReportJSON(trace: trace)
+            for m in timeline.jsonMembers(trace, names: names).members { json.extraMembers[m.key] = m.value }
             try AtomicFile.write(to: path) { write in try json.write(to: write) }
         }
     }

@@ -37,6 +37,7 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -f --folded o.folded -- make -j2    with every process it starts
           swoffcpu -p 1234 -f -d 10         and the processes pid 1234 starts
           swoffcpu --output-dir out -- ./app    every output into out/ (docs/commands.md)
+          swoffcpu -p 1234 -d 5 --timeline t.json --waits --critical-path worker
         """,
         version: "0.1.0"
     )
@@ -48,6 +49,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Command and processes") var launch: LaunchOptions
     @OptionGroup(title: "Unwinding") var unwinding: UnwindOptions
     @OptionGroup(title: "Python") var python: PythonOptions
+    @OptionGroup(title: "Timeline, waits, critical path") var timeline: TimelineOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -68,7 +70,8 @@ struct Swoffcpu: ParsableCommand {
         }
         // Every output file at once: none twice, at most one on stdout.
         let outputs = [("--json", output.json), ("--folded", stacks.folded), ("--flamegraph", stacks.flamegraph),
-                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers)]
+                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers),
+                       ("--timeline", timeline.timeline), ("--wait-graph", timeline.waitGraph)]
             .compactMap { flag, path in path.map { (flag, $0) } }
         for (i, (flag, path)) in outputs.enumerated() {
             if let (other, _) = outputs[..<i].first(where: { Self.samePath($0.1, path) }) {
@@ -96,12 +99,14 @@ struct Swoffcpu: ParsableCommand {
             // Under sudo: the command runs as the invoking user, who owns every file written.
             let user = InvokingUser.fromSudo(environment: ProcessInfo.processInfo.environment)
             AtomicFile.owner = user.map { ($0.uid, $0.gid) }
-            let output = try launch.reportOutput(output: output, stacks: stacks, locks: locks)
+            var output = try launch.reportOutput(output: output, stacks: stacks, locks: locks)
+            output.timeline = TimelineOutput(options: timeline)
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
             let command = launch.command.isEmpty ? nil : try CommandLaunch(arguments: launch.command, user: user)
             let trace = try TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
-                                        verbose: verbose, follow: launch.follow, command: command).run()
+                                        verbose: verbose, follow: launch.follow, command: command,
+                                        timeline: timeline).run()
             try output.write(trace)
             // Then swoffcpu exits as the command did ($?: its code, or 128 + the signal).
             commandStatus = command?.finish()

@@ -16,6 +16,7 @@ struct TraceRunner {
     var follow = false
     /// `-- COMMAND`: started held, a target, released once traced (CommandLaunch).
     var command: CommandLaunch? = nil
+    var timeline = TimelineOptions()
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -33,6 +34,8 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
+        options.timeline = timeline.enabled
+        options.timelineLimit = timeline.timelineLimit
         // Symbols are taken while the targets live (a target that exits keeps its names),
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).

@@ -23,6 +23,8 @@ import types
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH_DIR = os.path.join(ROOT, "scripts", "bench")
 OFFCPUTIME = "/usr/sbin/offcputime"
+PERF = "/usr/bin/perf"  # Debian's linux-perf: `perf sched record`, the timeline's anchor
+BENCH_TMP = tempfile.gettempdir()  # the work directory, once main() made it: tracers' output files
 PACKAGES = ["bpftool", "linux-perf", "libbpf-tools", "gcc", "util-linux"]
 # Tracepoint links a tracer holds once attached, at least. swoffcpu's number changes as
 # it grows (3 today: sched_switch, sched_waking (with stacks), sched_process_fork),
@@ -364,6 +366,14 @@ def overhead_modes(sw, other_pid, compare=None):
     modes += [
         ("offcputime", "`offcputime -p PID` (libbpf-tools)", lambda pid: [OFFCPUTIME, "-p", str(pid)],
          OFFCPUTIME_LINKS, None, "anchor: 2.6×"),
+        # The timeline (docs/timeline.md): every interval and its waker through a ring buffer,
+        # written as a Perfetto file at the end; next to the tool that records the same events.
+        ("timeline", "`swoffcpu -p PID --timeline FILE`",
+         lambda pid: [sw, "-p", str(pid), "--timeline", os.path.join(BENCH_TMP, f"timeline-{pid}.json")],
+         SWOFFCPU_LINKS, 1.5, "≤ 1.5×"),
+        ("perfsched", "`perf sched record -p PID` (linux-perf)",
+         lambda pid: [PERF, "sched", "record", "-p", str(pid), "-o", os.path.join(BENCH_TMP, f"perf-{pid}.data")],
+         0, None, "anchor for --timeline"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
          SWOFFCPU_LINKS, 1.05, "≤ 1.05×"),
     ]
@@ -419,9 +429,15 @@ def run_overhead(args, exes, sw, workdir):
                     res[key]["errors"].append(str(e))
                     log(f"round {rnd + 1} {key}: FAILED {e}")
                     continue
+                # The timeline's and perf's files (hundreds of MB a run): sizes kept, files not.
+                for f in glob.glob(os.path.join(BENCH_TMP, "timeline-*.json")) + glob.glob(os.path.join(BENCH_TMP, "perf-*.data")):
+                    res[key].setdefault("file_bytes", []).append(os.path.getsize(f))
+                    os.unlink(f)
                 res[key]["us"].append(us)
                 res[key]["rounds"].append(rnd)
                 res[key]["foreign"].append(tracer.foreign)
+                if key == "perfsched" and tracer.exit_code == 130:
+                    tracer.exit_code = 0  # perf record's status after SIGINT, its normal stop
                 if argv_for:
                     res[key]["exits"].append(tracer.exit_code)
                     res[key]["stop"].append(tracer.stop_s)
@@ -863,7 +879,9 @@ def main():
     t_start = time.monotonic()
     ensure_packages()
     sw = build_swoffcpu(args)
+    global BENCH_TMP
     workdir = tempfile.mkdtemp(prefix="swoffcpu-bench-")
+    BENCH_TMP = workdir
     exes = compile_workloads(workdir)
     load0 = loadavg()
     started = datetime.datetime.now().astimezone()

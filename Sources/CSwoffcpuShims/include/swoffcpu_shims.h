@@ -57,6 +57,13 @@ struct swoffcpu_load_plan {
 	const uint32_t *fast_tgids;
 	struct swoffcpu_autoload autoload;
 	struct swoffcpu_map_sizes max_entries;
+	/* The timeline (bpf/timeline.bpf.h): on or off, and its ring buffer's size in bytes
+	 * (a power of two, a multiple of the page size). */
+	uint32_t timeline;
+	uint32_t timeline_ring_bytes;
+	/* Where this CPU's preempt count is, from its run queue (0 = not known). */
+	uint32_t has_preempt_count;
+	int64_t preempt_count_from_rq;
 };
 /* 0, or a negative errno (-E2BIG: more fast tgids than the programs hold). */
 int swoffcpu_configure(struct swoffcpu_bpf *skel, const struct swoffcpu_load_plan *plan);
@@ -82,6 +89,7 @@ enum swoffcpu_map_id {
 	SWOFFCPU_MAP_PY_PROCS,
 	SWOFFCPU_MAP_PY_STACKS,
 	SWOFFCPU_MAP_PY_COUNTERS,
+	SWOFFCPU_MAP_TIMELINE_EVENTS,
 };
 
 int swoffcpu_map_fd(struct swoffcpu_bpf *skel, enum swoffcpu_map_id id);
@@ -103,5 +111,9 @@ void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_t
 
 /* Sums a per-CPU counter over all possible CPUs. */
 int swoffcpu_read_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum);
+
+/* The timeline: stop sending slices (--timeline-limit reached); sum a timeline counter. */
+void swoffcpu_set_timeline_full(struct swoffcpu_bpf *skel, uint32_t full);
+int swoffcpu_read_timeline_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum);
 
 #endif

@@ -19,6 +19,7 @@
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
+ *   oncpu.bpf.h       on-CPU stack sampling from a perf event per CPU (--on-cpu)
  *
  * bpf/swoffcpu.h is the one header shared with user space. The loader
  * (Sources/SwoffcpuBPF/LoadPlan.swift) decides which programs load, sets the
@@ -34,6 +35,7 @@
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
 #include "iterators.bpf.h"
+#include "oncpu.bpf.h"
 
 /* Set by the loader before load. */
 const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */

@@ -26,6 +26,8 @@ public struct LoadPlan: Sendable, Equatable {
         /// The sleepable walk of the user stacks of threads off-CPU at seeding: detail
         /// only, left out without user stacks or when the verifier refuses it.
         public var seedUserStacks: Bool
+        /// The on-CPU sampling program (bpf/oncpu.bpf.h), for `TraceOptions.onCPUHz`.
+        public var onCPUSample = false
     }
 
     /// `max_entries` of each map sized at load, all at least 1.
@@ -55,6 +57,8 @@ public struct LoadPlan: Sendable, Equatable {
     /// The traced processes for the kernel side's tgid compare before its task-storage
     /// lookup; empty when there are more than it holds (the lookup alone decides).
     public var fastTgids: [UInt32]
+    /// On-CPU samples a second per CPU (with `programs.onCPUSample`).
+    public var onCPUHz: UInt32 = 0
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -74,6 +78,10 @@ public struct LoadPlan: Sendable, Equatable {
         walkPeriodNs = Self.walkPeriodNs
         self.queueClock = queueClock
         fastTgids = tgids.count <= Int(SWOFFCPU_FAST_TGIDS) ? tgids.map { UInt32(bitPattern: $0) } : []
+        if stacks, let hz = options.onCPUHz, hz > 0 {
+            programs.onCPUSample = true
+            onCPUHz = hz
+        }
     }
 
     /// Map sizes: room for every thread's stacks with a wide margin. The stack and lock
@@ -111,6 +119,7 @@ public struct LoadPlan: Sendable, Equatable {
             var plan = cPlan(fastTgids: tgids)
             return swoffcpu_configure(skel, &plan)
         }
+        if err == 0 { err = swoffcpu_oncpu_set_autoload(skel, programs.onCPUSample ? 1 : 0) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

@@ -83,6 +83,9 @@ public struct StackData: Sendable {
     public var walkPeriodNs: UInt64
     public var userStacks: Bool
     public var kernelStacks: Bool
+    /// On-CPU stacks sampled this many times a second per CPU (entries of state `onCPU`,
+    /// weighted by the samples' periods); 0: not sampled, no on-CPU entries.
+    public var onCPUHz: UInt32 = 0
 
     public init(entries: [Entry] = [], userFrames: WordRuns = WordRuns(),
                 kernelFrames: WordRuns = WordRuns(), switchOuts: UInt64 = 0,

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 
-@main
 struct Swoffcpu: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swoffcpu",
@@ -32,6 +31,8 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -d 5 --folded out.folded --flamegraph out.svg
           swoffcpu -p 1234 -d 5 --locks     contended locks only (docs/locks.md)
           swoffcpu -p 1234 -d 5 --folded-wakers w.folded --flamegraph-wakers w.svg
+          swoffcpu -p 1234 -d 5 --on-cpu --pprof p.pb.gz   all four states, pprof (docs/pprof.md)
+          swoffcpu diff before.folded after.folded --flamegraph diff.svg   compare two runs
         """,
         version: "0.1.0"
     )
@@ -40,17 +41,22 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
     @OptionGroup(title: "Locks") var locks: LockOptions
+    @OptionGroup(title: "Profiles") var profile: ProfileOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
 
     func validate() throws {
+        if (profile.pprof != nil || profile.onCPUHz != nil) && !stacks.enabled {
+            throw ValidationError("--pprof and --on-cpu need stacks: drop --no-stacks")
+        }
         if locks.needsStacks && !stacks.enabled {
             throw ValidationError("--folded-wakers and --flamegraph-wakers need stacks: drop --no-stacks")
         }
         // Every output file at once: none twice, at most one on stdout.
         let outputs = [("--json", output.json), ("--folded", stacks.folded), ("--flamegraph", stacks.flamegraph),
-                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers)]
+                       ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers),
+                       ("--pprof", profile.pprof)]
             .compactMap { flag, path in path.map { (flag, $0) } }
         for (i, (flag, path)) in outputs.enumerated() {
             if let (other, _) = outputs[..<i].first(where: { Self.samePath($0.1, path) }) {
@@ -74,10 +80,10 @@ struct Swoffcpu: ParsableCommand {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
         do {
-            let output = ReportOutput(output: output, stacks: stacks, locks: locks)
+            let output = ReportOutput(output: output, stacks: stacks, locks: locks, profile: profile)
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
-            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose, onCPUHz: profile.onCPUHz).run()
             try output.write(trace)
         } catch let error as ExitCode {
             throw error

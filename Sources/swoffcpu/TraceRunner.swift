@@ -10,6 +10,7 @@ struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
     let verbose: Bool
+    var onCPUHz: UInt32? = nil
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -25,6 +26,7 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
+        options.onCPUHz = onCPUHz
         let session = try TraceSession(options: options)
         // Said now, before a long trace, not found out from [unknown] frames after it.
         let degraded = Preflight.degradations(pids: session.tgids)

@@ -7,7 +7,7 @@ public struct DiffTable: Sendable {
     /// At most this many frames of a stack are printed: the root and the leaf-most ones.
     public var maxFrames: Int
 
-    public init(top: Int = 10, maxFrames: Int = 8) {
+    public init(top: Int = 10, maxFrames: Int = 12) {
         self.top = top
         self.maxFrames = maxFrames
     }
@@ -28,18 +28,24 @@ public struct DiffTable: Sendable {
         return out
     }
 
-    /// The root, then `…N frames…`, then the leaf-most frames.
+    /// The frames to print: the kernel frames (`_[k]`) but the leaf folded into a count, then,
+    /// if still too many, the middle of the user frames: the application's path stays visible.
     func shortened(_ frames: [String]) -> [String] {
-        guard frames.count > maxFrames, maxFrames >= 3 else { return frames }
-        let tail = maxFrames - 2
-        return [frames[0], frames[1], "…\(frames.count - 2 - tail) frames…"] + frames.suffix(tail)
+        var out = frames
+        let kernel = frames.indices.filter { frames[$0].hasSuffix(FoldedWriter.kernelSuffix) }
+        if kernel.count > 2, let first = kernel.first {
+            out = Array(frames[..<first]) + ["…\(kernel.count - 1) kernel frames…", frames[kernel.last!]]
+        }
+        guard out.count > maxFrames, maxFrames >= 4 else { return out }
+        let keepTail = maxFrames - 3
+        return [out[0], out[1], "…\(out.count - 2 - keepTail) frames…"] + out.suffix(keepTail)
     }
 
     static func row(_ name: String, _ before: String, _ after: String, _ change: String, _ percent: String) -> String {
         func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
         let label = name.count > 20 ? String(name.prefix(19)) + "…" : name
         return "  " + label + String(repeating: " ", count: max(0, 20 - label.count)) + pad(before, 10) + pad(after, 10)
-            + pad(change, 11) + pad(percent, 10)
+            + pad(change, 11) + " " + pad(percent, 10)
     }
 
     static func time(_ ns: Double) -> String {

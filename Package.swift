@@ -19,6 +19,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // pprof's profile.proto (SwoffcpuExport/Pprof, docs/pprof.md).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libbpf, libelf, zlib (Debian: libbpf-dev libelf-dev zlib1g-dev), linked statically.
@@ -27,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // The libbpf skeleton (committed, generated from bpf/) and libbpf glue; the shared header bpf/swoffcpu.h.
         .target(name: "CSwoffcpuShims", dependencies: ["CLibBPF"]),
+        // zlib's gzip (linked statically, as for libbpf), for the pprof file.
+        .systemLibrary(name: "CZlib"),
         // The OS calls Swift cannot make by itself (signal flag, capget); used by SwoffcpuSystem alone.
         .target(name: "CSwoffcpuSystem"),
 
@@ -41,7 +45,10 @@ let package = Package(
         // Stage 2, resolve: a TraceReport and process snapshots into the model every exporter reads.
         .target(name: "SwoffcpuResolve", dependencies: ["SwoffcpuCore", "SwoffcpuSymbolizer", "SwoffcpuSystem"]),
         // Stage 3, export: table, JSON, top stacks, folded, flamegraph, lock report.
-        .target(name: "SwoffcpuExport", dependencies: ["SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuSystem"]),
+        .target(name: "SwoffcpuExport", dependencies: [
+            "CZlib", "SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuSystem",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         // Stage 4, the CLI: options -> session -> resolve -> outputs.
         .executableTarget(
             name: "swoffcpu",

@@ -23,6 +23,7 @@
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
  *   follow.bpf.h      following new processes; births, execs and exits to user space
+ *   oncpu.bpf.h       on-CPU stack sampling from a perf event per CPU (--on-cpu)
  *
  * bpf/swoffcpu.h is the one header shared with user space. The loader
  * (Sources/SwoffcpuBPF/LoadPlan.swift) decides which programs load, sets the
@@ -42,6 +43,7 @@
 #include "accounting.bpf.h"
 #include "iterators.bpf.h"
 #include "follow.bpf.h"
+#include "oncpu.bpf.h"
 
 /* Set by the loader before load. */
 const volatile __u32 follow_threads = 1; /* threads created by a traced thread are traced */

@@ -8,13 +8,14 @@
 #                                    make and passwd (useradd): the --follow and sudo-user tests
 #                                    python3 (Python frames: Debian's 3.11), libpython3-dev
 #                                    (its headers, for scripts/python/offsets.sh)
+#                                    golang-go (go tool pprof reads the pprof files)
 #   scripts/install-deps.sh --bench  also the benchmark's anchors: linux-perf, libbpf-tools
 set -euo pipefail
 
 pkgs=(libbpf-dev libelf-dev zlib1g-dev)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(bpftool gcc g++ binutils chromium libcap2-bin make passwd python3 libpython3-dev) ;;
+        --test) pkgs+=(bpftool gcc g++ binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go) ;;
         --bench) pkgs+=(bpftool linux-perf libbpf-tools gcc) ;;
         *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac

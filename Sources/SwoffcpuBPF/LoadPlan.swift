@@ -29,6 +29,8 @@ public struct LoadPlan: Sendable, Equatable {
         /// sched_process_exec and sched_process_exit: the traced processes' execs and exits,
         /// for the process tree (bpf/follow.bpf.h); at those events only.
         public var processEvents = false
+        /// The on-CPU sampling program (bpf/oncpu.bpf.h), for `TraceOptions.onCPUHz`.
+        public var onCPUSample = false
     }
 
     /// `max_entries` of each map sized at load, all at least 1.
@@ -76,6 +78,8 @@ public struct LoadPlan: Sendable, Equatable {
     public var timelineRingBytes: UInt32
     /// For the timeline's interrupt test: this CPU's preempt count from its run queue.
     public var preemptCountFromRunQueue: Int64?
+    /// On-CPU samples a second per CPU (with `programs.onCPUSample`).
+    public var onCPUHz: UInt32 = 0
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -105,6 +109,10 @@ public struct LoadPlan: Sendable, Equatable {
         timeline = options.timeline
         timelineRingBytes = options.timeline ? Self.timelineRingBytes(limit: options.timelineLimit) : 4096
         preemptCountFromRunQueue = options.timeline ? PerCPUOffsets.preemptCountFromRunQueue : nil
+        if stacks, let hz = options.onCPUHz, hz > 0 {
+            programs.onCPUSample = true
+            onCPUHz = hz
+        }
     }
 
     /// The timeline ring: room for a quarter of the limit's slices (user space drains it every
@@ -153,6 +161,7 @@ public struct LoadPlan: Sendable, Equatable {
         }
         if err == 0 { err = swoffcpu_follow_configure(skel, followProcesses ? 1 : 0, programs.processEvents ? 1 : 0) }
         if err == 0 { err = swoffcpu_configure_unwind(skel, unwind.mode.kernelValue, unwind.rows, unwind.processes) }
+        if err == 0 { err = swoffcpu_oncpu_set_autoload(skel, programs.onCPUSample ? 1 : 0) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

@@ -40,6 +40,8 @@ public struct TraceOptions: Sendable {
     /// Record every interval and its waker (bpf/timeline.bpf.h), at most `timelineLimit` slices.
     public var timeline: Bool = false
     public var timelineLimit: Int = 2_000_000
+    /// Sample on-CPU stacks this many times a second per CPU (bpf/oncpu.bpf.h); nil: not.
+    public var onCPUHz: UInt32?
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -89,6 +91,10 @@ public final class TraceSession {
     }
     private var started = false
     private var stopped = false
+    /// The perf events driving the on-CPU sampling, while attached.
+    private var onCPU: OpaquePointer?
+    /// CPUs the on-CPU sampling runs on (0: none).
+    public private(set) var onCPUCPUs: Int32 = 0
 
     public init(options: TraceOptions) throws {
         self.options = options
@@ -165,6 +171,14 @@ public final class TraceSession {
         if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
         err = swoffcpu_follow_attach(skel)
         if err != 0 { throw BPFError("attaching the process exec and exit tracepoints", errno: err) }
+        if plan.programs.onCPUSample {
+            var e: Int32 = 0
+            onCPU = swoffcpu_oncpu_attach(skel, plan.onCPUHz, &e, &onCPUCPUs)
+            if onCPU == nil {
+                swoffcpu_detach(skel)
+                throw BPFError("attaching the on-CPU sampling (a cpu-clock perf event per CPU)", errno: e)
+            }
+        }
         started = true
         windowStartNs = Clock.monotonicNs()
         // Twice: a thread created by a not-yet-seeded thread during the first pass
@@ -244,6 +258,8 @@ public final class TraceSession {
         poll()
         swoffcpu_follow_detach(skel)
         swoffcpu_detach(skel)
+        swoffcpu_oncpu_detach(onCPU)
+        onCPU = nil
         poll()
         for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
         let exitedPids = Set(targets.filter(\.hasExited).map(\.pid) + tgids.filter { t in !targets.contains { $0.pid == t } })
@@ -303,6 +319,7 @@ public final class TraceSession {
             stackTimeDropped: counter(SWOFFCPU_CTR_STACK_TIME_FULL),
             walkOneIn: plan.walkOneIn, walkPeriodNs: plan.walkPeriodNs,
             userStacks: plan.walkUser, kernelStacks: plan.walkKernel)
+        if plan.programs.onCPUSample { data.onCPUHz = plan.onCPUHz }
         // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
         // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
         let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)
@@ -415,6 +432,8 @@ public final class TraceSession {
     private func destroy() {
         unwindMaps?.unmap()
         unwindMaps = nil
+        swoffcpu_oncpu_detach(onCPU)
+        onCPU = nil
         if let ring { ring_buffer__free(ring) }
         ring = nil
         processRing = nil

@@ -85,6 +85,9 @@ public struct StackData: Sendable {
     public var kernelStacks: Bool
     /// Python frame chains by user stack id (bpf/python.bpf.h), for stacks of Python threads.
     public var pythonStacks: [UInt64: PythonRawStack] = [:]
+    /// On-CPU stacks sampled this many times a second per CPU (entries of state `onCPU`,
+    /// weighted by the samples' periods); 0: not sampled, no on-CPU entries.
+    public var onCPUHz: UInt32 = 0
 
     public init(entries: [Entry] = [], userFrames: WordRuns = WordRuns(),
                 kernelFrames: WordRuns = WordRuns(), switchOuts: UInt64 = 0,

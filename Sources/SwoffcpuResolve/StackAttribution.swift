@@ -58,7 +58,8 @@ enum StackAttribution {
         var out: [AttributedStack] = []
         out.reserveCapacity(all.count + threads.count * ThreadState.allCases.count)
         for thread in threads {
-            for state in ThreadState.allCases where state.isOffCPU {
+            // On-CPU time only when its stacks were sampled (--on-cpu).
+            for state in ThreadState.allCases where state.isOffCPU || data.onCPUHz > 0 {
                 let total = thread.times[state]
                 guard total > 0 else { continue }
                 let entries = runs[Group(tid: thread.tid, state: state)].map { sorted[$0].map { all[$0] } } ?? []

@@ -77,7 +77,9 @@ public struct StackResolver {
             samples.append(SymbolizedStacks.Sample(state: stack.state, comm: stack.comm, tid: stack.tid,
                                                    userStack: user, kernelStack: kernel, valueNs: stack.ns))
         }
-        return SymbolizedStacks(table: symbols.table, samples: samples)
+        var out = SymbolizedStacks(table: symbols.table, samples: samples)
+        out.sites = symbols.sites
+        return out
     }
 
     /// Symbolizes the user stack of each entry's process and each kernel stack, in a fixed
@@ -112,6 +114,8 @@ public struct StackResolver {
         var kernels: [UInt64: Int32] = [:]
         /// By snapshot (an image of a process: a process that exec'ed has two).
         var frameNames: [ObjectIdentifier: FrameNames] = [:]
+        /// The addresses of the stacks (pprof).
+        var sites = StackSites()
 
         /// Sized up front: grown by doubling, the old copies would add to the peak memory.
         init(data: StackData) {
@@ -122,13 +126,15 @@ public struct StackResolver {
 
         mutating func user(_ id: UInt64, tgid: Int32, resolver: StackResolver) -> Int32 {
             let stack = resolver.userStack(id, tgid: tgid, data: data, table: &table,
-                                           names: &frameNames)
+                                           names: &frameNames, sites: &sites)
             users[UserKey(tgid: tgid, id: id)] = stack
             return stack
         }
 
         mutating func kernel(_ id: UInt64, resolver: StackResolver) -> Int32 {
-            let stack = table.add(names: resolver.kernelFrames(id, data: data))
+            var ips: [UInt64] = []
+            let stack = table.add(names: resolver.kernelFrames(id, data: data, keptAddresses: &ips))
+            if !ips.isEmpty { sites.set(stack, sites.kernel(ips)) }
             kernels[id] = stack
             return stack
         }
@@ -222,7 +228,7 @@ public struct StackResolver {
     /// A user stack id of process `tgid` in `table`, its addresses named through the names
     /// found so far in the same image.
     private func userStack(_ id: UInt64, tgid: Int32, data: StackData, table: inout StackTable,
-                           names allNames: inout [ObjectIdentifier: FrameNames]) -> Int32 {
+                           names allNames: inout [ObjectIdentifier: FrameNames], sites: inout StackSites) -> Int32 {
         switch resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
@@ -247,7 +253,9 @@ public struct StackResolver {
                 }
             }
             if let tail { frames.append(table.index(of: tail)) }
-            return table.add(frames)
+            let stack = table.add(frames)
+            sites.set(stack, sites.user(ips, symbols: symbols))
+            return stack
         }
     }
 
@@ -257,16 +265,29 @@ public struct StackResolver {
 
     /// Frames of a kernel stack id, leaf first (also used for lock stacks).
     func kernelFrames(_ id: UInt64, data: StackData) -> [String] {
+        var ips: [UInt64] = []
+        return kernelFrames(id, data: data, keptAddresses: &ips)
+    }
+
+    /// The same, and the addresses of the frames kept (BPF and tracepoint frames dropped),
+    /// leaf first; none for a marker.
+    func kernelFrames(_ id: UInt64, data: StackData, keptAddresses: inout [UInt64]) -> [String] {
+        keptAddresses = []
         if let m = marker(id) { return m }
         guard let walked = data.kernelFrames[id] else { return ["[lost: stack map full]"] }
         let ips = Array(walked)
         guard let kernel else { return ips.map { "[unknown]+0x" + String($0, radix: 16) } }
         var frames = kernel.symbolize(ips).map(\.name)
+        // The addresses of the frames symbolize kept: BPF frames are dropped there.
+        var kept = ips.filter { !kernel.symbolize($0).isBPF }
+        if kept.count != frames.count { kept = [] }
         // A walk at switch-out starts inside the tracepoint's plumbing (bpf_trace_run4,
         // __bpf_trace_*, __traceiter_*): drop it, so the leaf is __schedule.
         if let i = frames.prefix(8).lastIndex(where: Self.isTracepointPlumbing) {
             frames.removeFirst(i + 1)
+            if !kept.isEmpty { kept.removeFirst(i + 1) }
         }
+        keptAddresses = kept
         return frames
     }
 }

@@ -28,6 +28,8 @@ public struct SymbolizedStacks: Sendable {
 
     public var table: StackTable
     public var samples: [Sample]
+    /// The addresses and mappings behind the stacks of `table`, where known (pprof).
+    public var sites = StackSites()
 
     public init(table: StackTable = StackTable(), samples: [Sample] = []) {
         self.table = table

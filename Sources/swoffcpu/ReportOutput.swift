@@ -15,12 +15,13 @@ struct ReportOutput: Sendable {
     /// The table to stderr whatever goes to stdout: a command's stdout is its own (`-- COMMAND`).
     var textToStderr = false
     var timeline = TimelineOutput(options: TimelineOptions())
+    var profile = ProfileOptions()
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
     func checkPaths() throws {
-        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, textFile]
-            + timeline.paths.map(Optional.some) {
+        for path in [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, textFile,
+                     profile.pprof] + timeline.paths.map(Optional.some) {
             if let path { try AtomicFile.checkWritable(path) }
         }
     }
@@ -29,7 +30,7 @@ struct ReportOutput: Sendable {
         let report = trace.report, symbolized = trace.stacks, lockReport = trace.locks
         let targetDescription = trace.targetDescription
         // At most one stream goes to stdout: the options' validation rejects more.
-        let toStdout = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers]
+        let toStdout = [output.json, stacks.folded, stacks.flamegraph, locks.foldedWakers, locks.flamegraphWakers, profile.pprof]
             .contains("-")
         var files: [@Sendable () throws -> Void] = []
         let names = trace.report.timeline == nil ? TimelineNames() : TimelineNames(trace: trace)
@@ -42,6 +43,9 @@ struct ReportOutput: Sendable {
         }
         if stacks.folded != nil || stacks.flamegraph != nil {
             files.append { try writeStacks(report, symbolized, targetDescription) }
+        }
+        if let path = profile.pprof {
+            files.append { try writePprof(trace, to: path) }
         }
         if locks.foldedWakers != nil || locks.flamegraphWakers != nil {
             files.append { try writeWakers(report, lockReport ?? LockReport(), targetDescription) }
@@ -84,6 +88,15 @@ struct ReportOutput: Sendable {
         return text
     }
 
+    private func writePprof(_ trace: ResolvedTrace, to path: String) throws {
+        try Log.timed("report: pprof written") {
+            let options = PprofWriter.Options(
+                timeNanos: PprofWriter.epochNanos(ofMonotonic: trace.report.windowStartNs),
+                comments: ["swoffcpu: \(trace.targetDescription)"])
+            try PprofWriter(options: options).write(trace, to: path)
+        }
+    }
+
     private func writeJSON(_ trace: ResolvedTrace, names: TimelineNames, to path: String) throws {
         try Log.timed("report: JSON written") {
             var json = ReportJSON(trace: trace)
@@ -101,11 +114,14 @@ struct ReportOutput: Sendable {
             try Log.timed("report: folded file written") { try AtomicFile.write(to: path) { write in try folded.write(to: write) } }
         }
         if let path = stacks.flamegraph {
-            let total = symbolized.samples.reduce(0) { $0 + $1.valueNs }
+            let total = symbolized.samples.reduce(0) { $0 + ($1.state.isOffCPU ? $1.valueNs : 0) }
+            let onCPU = symbolized.samples.reduce(0) { $0 + ($1.state.isOffCPU ? 0 : $1.valueNs) }
+            let sampledOnCPU = (report.stacks?.onCPUHz ?? 0) > 0
             let options = FlamegraphOptions(
-                title: "Off-CPU time: \(targetDescription)",
+                title: "\(sampledOnCPU ? "Wall-clock time, on- and off-CPU" : "Off-CPU time"): \(targetDescription)",
                 subtitle: "window \(DurationFormat.format(ns: report.windowNs)) · "
                     + "\(report.processes.reduce(0) { $0 + $1.threads.count }) threads · "
+                    + (sampledOnCPU ? "on-CPU \(DurationFormat.format(ns: onCPU)) (sampled at \(report.stacks?.onCPUHz ?? 0) Hz) · " : "")
                     + "off-CPU \(DurationFormat.format(ns: total))"
                     + ((report.stacks?.isSampled ?? false) ? " · stacks sampled, scaled to exact totals" : ""))
             try Log.timed("report: flamegraph written") {

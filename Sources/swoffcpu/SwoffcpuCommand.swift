@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SwoffcpuSystem
 
-@main
 struct Swoffcpu: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swoffcpu",
@@ -38,6 +37,8 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -f -d 10         and the processes pid 1234 starts
           swoffcpu --output-dir out -- ./app    every output into out/ (docs/commands.md)
           swoffcpu -p 1234 -d 5 --timeline t.json --waits --critical-path worker
+          swoffcpu -p 1234 -d 5 --on-cpu --pprof p.pb.gz   all four states, pprof (docs/pprof.md)
+          swoffcpu diff before.folded after.folded --flamegraph diff.svg   compare two runs
         """,
         version: "0.1.0"
     )
@@ -50,6 +51,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Unwinding") var unwinding: UnwindOptions
     @OptionGroup(title: "Python") var python: PythonOptions
     @OptionGroup(title: "Timeline, waits, critical path") var timeline: TimelineOptions
+    @OptionGroup(title: "Profiles") var profile: ProfileOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -62,8 +64,12 @@ struct Swoffcpu: ParsableCommand {
             throw ValidationError("--follow traces whole processes: it does not go with -t")
         }
         if !launch.command.isEmpty, let flag = [("--json", output.json), ("--folded", stacks.folded),
-                                                ("--folded-wakers", locks.foldedWakers)].first(where: { $0.1 == "-" })?.0 {
+                                                ("--folded-wakers", locks.foldedWakers), ("--pprof", profile.pprof)]
+            .first(where: { $0.1 == "-" })?.0 {
             throw ValidationError("\(flag) -: with a command, standard output is the command's; write to a file (or --output-dir)")
+        }
+        if (profile.pprof != nil || profile.onCPUHz != nil) && !stacks.enabled {
+            throw ValidationError("--pprof and --on-cpu need stacks: drop --no-stacks")
         }
         if locks.needsStacks && !stacks.enabled {
             throw ValidationError("--folded-wakers and --flamegraph-wakers need stacks: drop --no-stacks")
@@ -71,7 +77,7 @@ struct Swoffcpu: ParsableCommand {
         // Every output file at once: none twice, at most one on stdout.
         let outputs = [("--json", output.json), ("--folded", stacks.folded), ("--flamegraph", stacks.flamegraph),
                        ("--folded-wakers", locks.foldedWakers), ("--flamegraph-wakers", locks.flamegraphWakers),
-                       ("--timeline", timeline.timeline), ("--wait-graph", timeline.waitGraph)]
+                       ("--timeline", timeline.timeline), ("--wait-graph", timeline.waitGraph), ("--pprof", profile.pprof)]
             .compactMap { flag, path in path.map { (flag, $0) } }
         for (i, (flag, path)) in outputs.enumerated() {
             if let (other, _) = outputs[..<i].first(where: { Self.samePath($0.1, path) }) {
@@ -101,12 +107,13 @@ struct Swoffcpu: ParsableCommand {
             AtomicFile.owner = user.map { ($0.uid, $0.gid) }
             var output = try launch.reportOutput(output: output, stacks: stacks, locks: locks)
             output.timeline = TimelineOutput(options: timeline)
+            output.profile = profile
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
             let command = launch.command.isEmpty ? nil : try CommandLaunch(arguments: launch.command, user: user)
             let trace = try TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
                                         verbose: verbose, follow: launch.follow, command: command,
-                                        timeline: timeline).run()
+                                        timeline: timeline, onCPUHz: profile.onCPUHz).run()
             try output.write(trace)
             // Then swoffcpu exits as the command did ($?: its code, or 128 + the signal).
             commandStatus = command?.finish()

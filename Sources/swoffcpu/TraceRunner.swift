@@ -17,6 +17,7 @@ struct TraceRunner {
     /// `-- COMMAND`: started held, a target, released once traced (CommandLaunch).
     var command: CommandLaunch? = nil
     var timeline = TimelineOptions()
+    var onCPUHz: UInt32? = nil
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -36,6 +37,7 @@ struct TraceRunner {
         options.maxStacks = stacks.maxStacks
         options.timeline = timeline.enabled
         options.timelineLimit = timeline.timelineLimit
+        options.onCPUHz = onCPUHz
         // Symbols are taken while the targets live (a target that exits keeps its names),
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).

@@ -54,6 +54,9 @@ public struct FlamegraphDocument: Sendable {
 /// a `<text>`. The root `<svg>` carries `data-total`, the sum of the input values.
 public struct FlamegraphWriter: Sendable {
     public var options: FlamegraphOptions
+    /// Colours frames by how their time changed between two runs instead of by state
+    /// (`swoffcpu diff`, DiffFlamegraph.swift).
+    public var differential: FlamegraphDifferential?
 
     public init(options: FlamegraphOptions = FlamegraphOptions()) {
         self.options = options
@@ -154,8 +157,15 @@ public struct FlamegraphWriter: Sendable {
         out += "<text id=\"search\" class=\"ctl\" x=\"\(n(width - Self.padding, 2))\" y=\"24\">Search</text>\n"
         out += legend(layout, y: legendY)
         out += "<g id=\"frames\">\n"
+        var path: [String] = [] // names from depth 1 to the frame's, for `differential`
         for frame in layout.frames {
-            out += frameElement(frame, layout: layout, baseY: baseY)
+            var change: (fill: String, details: String)?
+            if let differential, frame.depth > 0 {
+                path.removeSubrange(min(path.count, frame.depth - 1)...)
+                path.append(frame.name)
+                if frame.mergedCount == 0 { change = differential.change(path: path.joined(separator: ";")) }
+            }
+            out += frameElement(frame, layout: layout, baseY: baseY, change: change)
         }
         if layout.total == 0 {
             out += "<text x=\"\(n(width / 2, 2))\" y=\"\(framesTop + 14)\" text-anchor=\"middle\">No samples</text>\n"
@@ -169,14 +179,17 @@ public struct FlamegraphWriter: Sendable {
         return out
     }
 
-    private func frameElement(_ frame: FlamegraphLayout.Frame, layout: FlamegraphLayout, baseY: Int) -> String {
+    private func frameElement(_ frame: FlamegraphLayout.Frame, layout: FlamegraphLayout, baseY: Int,
+                              change: (fill: String, details: String)? = nil) -> String {
         let n = FlamegraphText.number
         let scale = graphWidth / Double(layout.total)
         let x = Self.padding + Double(frame.offset) * scale
         let w = Double(frame.value) * scale
         let y = baseY - frame.depth * frameHeight
-        let fill: String
-        if frame.mergedCount > 0 {
+        var fill: String
+        if let change {
+            fill = change.fill
+        } else if frame.mergedCount > 0 {
             fill = FlamegraphPalette.merged
         } else if frame.depth == 0 {
             fill = FlamegraphPalette.root
@@ -195,6 +208,7 @@ public struct FlamegraphWriter: Sendable {
         if frame.mergedCount > 0 {
             details += "; \(frame.mergedCount) frames each narrower than \(n(options.minFrameWidth, 2)) px, merged"
         }
+        if let change { details += "; " + change.details }
         var out = "<g data-x=\"\(frame.offset)\" data-v=\"\(frame.value)\""
         if frame.mergedCount > 0 { out += " data-m=\"\(frame.mergedCount)\"" }
         out += "><title>\(FlamegraphText.escape(frame.name))\n\(details)</title>"
@@ -214,7 +228,8 @@ public struct FlamegraphWriter: Sendable {
         var items: [(swatch: String?, text: String, state: String?)] = []
         items.append((nil, "Total \(time(layout.total))", nil))
         let roots = layout.frames.filter { $0.depth == 1 && $0.mergedCount == 0 }
-        for state in ThreadState.allCases {
+        for item in differential?.legend ?? [] { items.append((item.swatch, item.text, nil)) }
+        for state in ThreadState.allCases where differential == nil {
             guard let frame = roots.first(where: { $0.name == state.name }) else { continue }
             items.append((FlamegraphPalette.stateColor(frame.family),
                           "\(state.name) \(time(frame.value)) (\(DurationFormat.percent(frame.value, of: layout.total)))",

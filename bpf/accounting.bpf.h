@@ -121,6 +121,8 @@ static __always_inline void wait_end_early(struct task_acct *a, struct task_stru
 		return;
 	a->ns[s] -= e;
 	a->ns[SWOFFCPU_ON_CPU] += e;
+	if (timeline)
+		a->tl_early = e; /* the timeline's slices move with it (timeline_slice) */
 	if (s == SWOFFCPU_BLOCKED)
 		shorten_futex_wait(t, a->woke_uaddr, a->woke_op, e);
 }

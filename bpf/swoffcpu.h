@@ -362,6 +362,7 @@ struct swoffcpu_tl_event {
 #define SWOFFCPU_TL_F_HARDIRQ  0x2 /* woken from a hardware interrupt (a timer, a device): the waker is not a thread */
 #define SWOFFCPU_TL_F_SOFTIRQ  0x4 /* woken from a softirq, running in waker_tid's context (loopback network, timers) */
 #define SWOFFCPU_TL_F_SYSCALL  0x8 /* chan is the syscall number the thread slept in */
+#define SWOFFCPU_TL_F_EARLY    0x10 /* on-CPU: the wait before it ended `chan` ns earlier (wait_end_early) */
 
 /* Index of per-CPU counters in the `timeline_counters` map. */
 #define SWOFFCPU_TL_CTR_DROPPED    0 /* slices lost: ring buffer full, or --timeline-limit reached */

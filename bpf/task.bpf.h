@@ -83,6 +83,9 @@ struct task_acct {
 	__u32 tl_waker_tgid;
 	__u32 tl_waker_flags;
 	__u32 tl_pad;
+	/* timeline.bpf.h: how much earlier the wait before the current on-CPU slice ended
+	 * (`wait_end_early`): sent with that slice, so that user space moves the slices. */
+	__u64 tl_early;
 };
 
 struct {

@@ -118,6 +118,8 @@ static __always_inline void timeline_slice(struct task_acct *a, struct task_stru
 		tl_count(SWOFFCPU_TL_CTR_DROPPED_NS, to - from);
 		if (wait)
 			a->tl_waker_flags = 0;
+		if (s == SWOFFCPU_ON_CPU)
+			a->tl_early = 0;
 		return;
 	}
 	e->tid = t->pid;
@@ -129,6 +131,14 @@ static __always_inline void timeline_slice(struct task_acct *a, struct task_stru
 	e->waker_tid = 0;
 	e->waker_tgid = 0;
 	e->flags = 0;
+	if (s == SWOFFCPU_ON_CPU && a->tl_early) {
+		/* The wait before this slice ended `tl_early` ns earlier than its slice said
+		 * (`wait_end_early`): user space moves the end of that wait, the runnable slice
+		 * after it and the start of this one back by as much (TimelineRing). */
+		e->chan = a->tl_early;
+		e->flags = SWOFFCPU_TL_F_EARLY;
+		a->tl_early = 0;
+	}
 	if (wait) {
 		if (s == SWOFFCPU_BLOCKED) {
 			e->chan = a->futex_uaddr;

@@ -18,6 +18,25 @@ final class TimelineRing {
         /// Slices that arrived past the limit (sent before the kernel side saw the flag).
         var overLimit: UInt64 = 0
         var overLimitNs: UInt64 = 0
+        /// Per thread, where its last wait slice and the runnable slice after it are in
+        /// `slices`: an on-CPU slice whose wait ended earlier (SWOFFCPU_TL_F_EARLY) moves them.
+        var lastWait: [Int32: (wait: Int, runnable: Int?)] = [:]
+
+        func append(_ slice: TimelineSlice, early: UInt64) {
+            var slice = slice
+            switch slice.state {
+            case .onCPU:
+                if early > 0, let last = lastWait[slice.tid] {
+                    TimelineSlice.endWaitEarly(&slices, wait: last.wait, runnable: last.runnable, onCPU: &slice, by: early)
+                }
+                lastWait[slice.tid] = nil
+            case .runnable:
+                if lastWait[slice.tid] != nil { lastWait[slice.tid]?.runnable = slices.count }
+            default:
+                lastWait[slice.tid] = (slices.count, nil)
+            }
+            slices.append(slice)
+        }
         init(limit: Int) { self.limit = limit }
     }
 
@@ -36,7 +55,7 @@ final class TimelineRing {
                 sink.overLimit += 1
                 sink.overLimitNs += slice.durationNs
             } else {
-                sink.slices.append(slice)
+                sink.append(slice, early: e.flags & UInt32(SWOFFCPU_TL_F_EARLY) != 0 ? e.chan : 0)
             }
             return 0
         }, ctx, nil)
@@ -51,7 +70,8 @@ final class TimelineRing {
             waker = Waker(tid: Int32(bitPattern: e.waker_tid), tgid: Int32(bitPattern: e.waker_tgid), context: context)
         }
         return TimelineSlice(tid: Int32(bitPattern: e.tid), tgid: Int32(bitPattern: e.tgid), startNs: e.start_ns,
-                             endNs: e.end_ns, state: ThreadState(rawValue: Int(e.state)) ?? .sleep, channel: e.chan,
+                             endNs: e.end_ns, state: ThreadState(rawValue: Int(e.state)) ?? .sleep,
+                             channel: e.flags & UInt32(SWOFFCPU_TL_F_EARLY) != 0 ? 0 : e.chan,
                              channelIsSyscall: e.flags & UInt32(SWOFFCPU_TL_F_SYSCALL) != 0, waker: waker)
     }
 

@@ -85,6 +85,23 @@ public struct TimelineSlice: Sendable, Equatable {
     }
 
     public var durationNs: UInt64 { endNs > startNs ? endNs - startNs : 0 }
+
+    /// The wait `slices[wait]` ended `d` ns earlier than its slice said: the kernel started the
+    /// thread's on-CPU time (and ended its run-queue wait) at the enqueue, before the switch-in
+    /// tracepoint (bpf/accounting.bpf.h, `wait_end_early`, which moved as much from the wait to
+    /// on-CPU in the record). The wait's end, the runnable slice after it and the on-CPU slice's
+    /// start move back by `d`, so that a thread's slices still add up to its record.
+    public static func endWaitEarly(_ slices: inout [TimelineSlice], wait: Int, runnable: Int?,
+                                    onCPU: inout TimelineSlice, by d: UInt64) {
+        guard wait < slices.count else { return }
+        let d = min(d, slices[wait].durationNs)
+        slices[wait].endNs -= d
+        if let r = runnable, r < slices.count {
+            slices[r].startNs -= d
+            slices[r].endNs -= d
+        }
+        onCPU.startNs -= d
+    }
     public var isWait: Bool { state == .sleep || state == .sleepUninterruptible || state == .blocked }
 }
 

@@ -156,3 +156,25 @@ private func total(_ p: CriticalPath) -> UInt64 { p.entries.reduce(0) { $0 + $1.
         #expect(sccs.contains([n[3], n[4]]))
     }
 }
+
+/// A wait that ended before its switch-in said (bpf/accounting.bpf.h `wait_end_early`): the slices
+/// move back as the record's sums did, and still tile the thread's time.
+@Suite struct EarlyWaitEndTests {
+    @Test func waitRunnableAndOnCPUMoveBack() {
+        var slices = thread(1, [(.blocked, 100, nil), (.runnable, 20, nil)])
+        var on = TimelineSlice(tid: 1, tgid: pid, startNs: 120, endNs: 150, state: .onCPU)
+        TimelineSlice.endWaitEarly(&slices, wait: 0, runnable: 1, onCPU: &on, by: 7)
+        #expect(slices[0].endNs == 93)
+        #expect((slices[1].startNs, slices[1].endNs) == (93, 113))
+        #expect((on.startNs, on.endNs) == (113, 150))
+        #expect(slices.reduce(0) { $0 + $1.durationNs } + on.durationNs == 150)
+    }
+
+    @Test func neverMoreThanTheWait() {
+        var slices = thread(1, [(.sleep, 5, nil)])
+        var on = TimelineSlice(tid: 1, tgid: pid, startNs: 5, endNs: 9, state: .onCPU)
+        TimelineSlice.endWaitEarly(&slices, wait: 0, runnable: nil, onCPU: &on, by: 50)
+        #expect(slices[0].durationNs == 0)
+        #expect(on.startNs == 0)
+    }
+}

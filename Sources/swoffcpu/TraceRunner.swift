@@ -42,14 +42,17 @@ struct TraceRunner {
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         var resolver: StackResolver? = StackResolver()
-        // (Not the held command: it is still a copy of swoffcpu; its exec event snapshots it.)
-        for pid in session.tgids where pid != command?.pid { resolver?.snapshot(pid: pid) }
+        // The held command too: its wait before the exec is swoffcpu's code (its exec event
+        // snapshots the new image; the stacks from before it are named from this one).
+        for pid in session.tgids { resolver?.snapshot(pid: pid) }
         var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
         // Traced and seeded: the command may run now (its exec is its first event).
         try command?.release()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
+        // Not with a command: the terminal is the command's.
+        let status = StatusLine(enabled: Terminal.stderrIsTerminal && command == nil, processes: session.tgids.count)
+        var statusShownNs: UInt64 = 0
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
@@ -112,7 +115,10 @@ struct TraceRunner {
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
-            status.update(elapsedNs: now - startNs, stats: session.stats())
+            if now - statusShownNs >= 100_000_000 { // 10 a second at most, however often the loop runs
+                status.update(elapsedNs: now - startNs, stats: session.stats())
+                statusShownNs = now
+            }
             // Following: often, so that a short-lived process's symbols are taken while it lives.
             let period: UInt64 = options.processEvents ? 10_000_000 : 100_000_000
             Clock.nap(ns: min(period, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short

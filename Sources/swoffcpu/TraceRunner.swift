@@ -152,6 +152,13 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         trace.degraded = degraded
+        if let command {
+            // The command as typed, and with -f how many processes it started (+ N processes).
+            let line = ProcessLineage(arguments: command.arguments).commandLine ?? ""
+            let others = report.processes.count - 1
+            trace.targetDescription = "\(line) (pid \(command.pid))"
+                + (others > 0 ? " + \(others) process\(others == 1 ? "" : "es")" : "")
+        }
         return trace
     }
 }

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* In the child: tell the parent why, and leave as a shell does for a command it cannot run. */
 static void __attribute__((noreturn)) child_fail(int error_fd, int err)
@@ -89,10 +91,24 @@ int swoffcpu_launch_release(struct swoffcpu_launch *launch)
 	char go = 1;
 	int err = 0;
 	ssize_t n;
+	sigset_t pipe_set, old_set;
+	struct timespec zero = { 0, 0 };
 
+	/* A child already gone (a Ctrl-C at the terminal reached it while held) makes the
+	 * write fail with EPIPE: not with a SIGPIPE that would kill swoffcpu. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
 	do
 		n = write(launch->release_fd, &go, 1);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EPIPE) {
+		int saved = errno;
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			; /* the SIGPIPE this thread just got, if it was not pending before */
+		errno = saved;
+	}
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	close(launch->release_fd);
 	launch->release_fd = -1;
 	if (n != 1) {

@@ -101,10 +101,13 @@ public final class HeldCommand {
     }
 
     /// Lets the command run (it execs now); throws if it could not (it has then exited, 127).
+    /// A command already gone (killed by a signal while held: a Ctrl-C at the terminal) is not
+    /// an error: `poll` gives its status.
     public func release() throws(LaunchError) {
         guard !released else { return }
         released = true
         let err = swoffcpu_launch_release(&launch)
+        if err == EPIPE { return }
         if err != 0 { throw LaunchError(command: arguments[0], errno: err, step: "run") }
     }
 

@@ -72,15 +72,18 @@ struct TraceRunner {
         if let failure = session.seedUserStacksFailure {
             Log.logger.warning("threads off-CPU since before the trace keep no user stack here: the kernel refused that walk (\(failure); -v for the verifier's log)")
         }
-        // (Not the held command: it is still a copy of swoffcpu; its exec event snapshots it.)
-        for pid in session.tgids where !snapshotted.contains(pid) && pid != command?.pid { resolver?.snapshot(pid: pid) }
+        // The held command too: its wait before the exec is swoffcpu's code (its exec event
+        // snapshots the new image; the stacks from before it are named from this one).
+        for pid in session.tgids where !snapshotted.contains(pid) { resolver?.snapshot(pid: pid) }
         for t in pythons.targets { resolver?.python[t.pid] = PythonCode(target: t) }
         var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
         // Traced and seeded: the command may run now (its exec is its first event).
         try command?.release()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
+        // Not with a command: the terminal is the command's.
+        let status = StatusLine(enabled: Terminal.stderrIsTerminal && command == nil, processes: session.tgids.count)
+        var statusShownNs: UInt64 = 0
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
@@ -144,7 +147,10 @@ struct TraceRunner {
             }
             session.poll()
             unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now)
-            status.update(elapsedNs: now - startNs, stats: session.stats())
+            if now - statusShownNs >= 100_000_000 { // 10 a second at most, however often the loop runs
+                status.update(elapsedNs: now - startNs, stats: session.stats())
+                statusShownNs = now
+            }
             // Following: often, so that a short-lived process's symbols are taken while it lives.
             let period: UInt64 = options.processEvents ? 10_000_000 : 100_000_000
             Clock.nap(ns: min(period, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
@@ -187,6 +193,13 @@ struct TraceRunner {
         PythonReport.annotate(&trace, python: resolver?.python ?? [:])
         trace.degraded = degraded
         trace.unwind = unwind.summary(session: session)
+        if let command {
+            // The command as typed, and with -f how many processes it started (+ N processes).
+            let line = ProcessLineage(arguments: command.arguments).commandLine ?? ""
+            let others = report.processes.count - 1
+            trace.targetDescription = "\(line) (pid \(command.pid))"
+                + (others > 0 ? " + \(others) process\(others == 1 ? "" : "es")" : "")
+        }
         return trace
     }
 }

@@ -163,6 +163,32 @@ extension IntegrationTests {
             #expect(Self.int(try #require(command["exit"] as? Object), "code") == 9)
         }
 
+        /// Checks a Ctrl-C typed at a terminal (a pseudo-terminal made by `script`, util-linux):
+        /// it reaches the command, in the terminal's foreground process group with swoffcpu,
+        /// once (swoffcpu does not send a second one), and the trace ends when the command exits.
+        @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script (bsdutils)"))
+        func ctrlCAtTheTerminalReachesTheCommandOnce() throws {
+            let dir = try Scratch()
+            try """
+            n=0
+            trap 'n=$((n+1))' INT
+            sleep 1 & wait
+            wait
+            echo "ints=$n"
+            exit 3
+
+            """.write(toFile: dir.path + "/cmd.sh", atomically: true, encoding: .utf8)
+            let log = dir.path + "/log"
+            let r = try ShellRun.run("""
+                ( \(TraceWindow.shellWait(log: log)) sleep 0.3; printf '\\003'; sleep 3 ) \
+                  | script -qfec "'\(try swoffcpuBinary())' -v --no-stacks -- sh '\(dir.path)/cmd.sh' 2> '\(log)'" /dev/null
+                """)
+            #expect(r.code == 3, "the command's status: \(r.code) \(r.stdout)")
+            #expect(r.stdout.contains("ints=1"), "one SIGINT reached the command: \(r.stdout)")
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(text.contains("trace ended: the command exited"))
+        }
+
         /// Checks that the shell completions generated from the parser know the new options and
         /// are valid bash (zsh and fish are checked when installed).
         @Test func completions() throws {

@@ -68,9 +68,10 @@ struct unwind_regs {
 	__u32 reason;  /* SWOFFCPU_UNWIND_* once stopped */
 };
 
+/* Slot 0 for the tracepoints, SEED_SLOT for the sleepable seed walk (see `scratch`). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct unwind_regs);
 } unwind_scratch SEC(".maps");
@@ -234,7 +235,7 @@ static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struc
 {
 	struct unwind_ctx c = {};
 	bool added = false;
-	__u32 zero = 0, n, reason;
+	__u32 slot, n, reason;
 
 	if (unwind_mode == SWOFFCPU_UNWIND_FP || !regs)
 		return false;
@@ -243,7 +244,8 @@ static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struc
 		unwind_count(SWOFFCPU_UNWIND_CTR_FP_FALLBACK, 1);
 		return false;
 	}
-	c.r = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	slot = task ? SEED_SLOT : 0;
+	c.r = bpf_map_lookup_elem(&unwind_scratch, &slot);
 	if (!c.r)
 		return false;
 	c.buf = buf;

@@ -1,3 +1,5 @@
+import SwoffcpuSystem
+
 /// Compact unwind tables for the kernel-side DWARF unwinder (bpf/unwind.bpf.h,
 /// docs/unwinding.md): a module's `.eh_frame` run FDE by FDE into a sorted list of rows, each
 /// row 8 bytes, laid out as bpf/swoffcpu.h's `swoffcpu_unwind_row`:
@@ -204,9 +206,9 @@ public final class UnwindTableSet: @unchecked Sendable {
             tables[key] = (0, 0, false)
             return nil
         }
-        let t0 = DispatchClock.now()
+        let t0 = Clock.monotonicNs()
         let t = UnwindTable(info)
-        built.append((mod.path, t.rows.count, t.fdes, t.framePointers, DispatchClock.now() - t0))
+        built.append((mod.path, t.rows.count, t.fdes, t.framePointers, Clock.monotonicNs() - t0))
         guard !t.rows.isEmpty, rows.count + t.rows.count <= capacity else {
             tables[key] = (0, 0, false)
             return nil
@@ -215,15 +217,5 @@ public final class UnwindTableSet: @unchecked Sendable {
         rows += t.rows
         tables[key] = entry
         return entry
-    }
-}
-
-import Glibc
-
-enum DispatchClock {
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -81,6 +81,17 @@ struct UnwindTableTests {
         #expect(mismatches == 0)
     }
 
+    /// The bias of a mapping comes from its executable segment, also when the page-aligned
+    /// mapping starts in the file range of the segment before, with another vaddr − offset (lld).
+    @Test func biasFromTheExecutableSegment() throws {
+        let loads = [LoadSegment(offset: 0, vaddr: 0, filesz: 0x18490, memsz: 0x18490, flags: 4, align: 0x1000),
+                     LoadSegment(offset: 0x18490, vaddr: 0x19490, filesz: 0x49593, memsz: 0x49593, flags: 5, align: 0x1000)]
+        let e = try #require(ProcMaps.parseLine(ArraySlice("55d000019000-55d000063000 r-xp 00018000 08:01 1234 /x/deeprust".utf8)))
+        let bias = try #require(UnwindTableSet.bias(of: e, loads: loads))
+        // .text's first byte: file 0x18490 is at 0x55d000019000 + 0x490.
+        #expect(0x55d0_0001_9490 - bias == 0x19490)
+    }
+
     /// Sizes and build times of large tables (docs/unwinding.md): the Swift compiler's
     /// swift-frontend (~200 MB) where installed. Figures only: no time limit is asserted.
     @Test func largeBinaryFigures() throws {

@@ -72,18 +72,21 @@ struct {
 	__type(value, struct swoffcpu_stack_val);
 } stack_time SEC(".maps");
 
-/* Per-CPU room to walk a stack into (too big for the 512-byte BPF stack). */
+/* Per-CPU room to walk a stack into (too big for the 512-byte BPF stack). Slot 0 for the
+ * tracepoints, slot 1 (SEED_SLOT) for the sleepable seed walk: it can sleep reading another
+ * task's memory, and a traced thread switching out on that CPU meanwhile walks into slot 0. */
+#define SEED_SLOT 1
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct swoffcpu_stack);
 } scratch SEC(".maps");
 
-/* Per-CPU room for a leaf context (the stack scratch holds the frames meanwhile). */
+/* Per-CPU room for a leaf context (the stack scratch holds the frames meanwhile); slots as `scratch`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct swoffcpu_user_leaf);
 } leaf_scratch SEC(".maps");
@@ -428,7 +431,7 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	struct fp_walk walk = {};
 	struct hash_walk hw = {};
 	bool added = false;
-	__u32 zero = 0;
+	__u32 seed_slot = SEED_SLOT;
 	__u64 id, py;
 	int n;
 
@@ -438,8 +441,8 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	if (!a || a->ustack != SWOFFCPU_STACK_BEFORE || a->since != a->start_ns)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	buf = bpf_map_lookup_elem(&scratch, &zero);
-	leaf = bpf_map_lookup_elem(&leaf_scratch, &zero);
+	buf = bpf_map_lookup_elem(&scratch, &seed_slot);
+	leaf = bpf_map_lookup_elem(&leaf_scratch, &seed_slot);
 	if (!regs || !buf || !leaf)
 		return 0;
 	py = py_walk_stack(t, a->state == SWOFFCPU_BLOCKED ? a->futex_uaddr : 0, true);

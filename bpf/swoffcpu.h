@@ -258,6 +258,10 @@ struct swoffcpu_unwind_mapping {
 struct swoffcpu_unwind_proc {
 	__u32 n;
 	__u32 generation;   /* bumped by user space at each refresh */
+	/* The process's image: 0 from user space; the kernel side latches the task's
+	 * self_exec_id + 1 at the first walk, and walks frame pointers once it differs
+	 * (the process exec'ed: these mappings are the old image's, until a refresh). */
+	__u64 exec_id;
 	struct swoffcpu_unwind_mapping m[SWOFFCPU_UNWIND_MAX_MAPPINGS];
 };
 

@@ -12,7 +12,9 @@
  * CFA from it, the return address at CFA - 8 and the caller's rbp: up to
  * SWOFFCPU_UNWIND_MAX_DEPTH frames. A stack that does not reach the outermost
  * frame (the return address rule "undefined" of _start and clone3) ends with a
- * marker frame that says why; every reason is counted (`unwind_counters`).
+ * marker frame that says why; every reason is counted (`unwind_counters`). A
+ * process that exec'ed since its mappings were given walks frame pointers
+ * until user space gives the new ones (`exec_id`).
  *
  * Hooks: walk_user_stack and seed_user_stack (stacks.bpf.h) call
  * dwarf_user_stack / dwarf_task_stack first; a process without tables keeps the
@@ -68,9 +70,10 @@ struct unwind_regs {
 	__u32 reason;  /* SWOFFCPU_UNWIND_* once stopped */
 };
 
+/* Slot 0 for the tracepoints, SEED_SLOT for the sleepable seed walk (see `scratch`). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct unwind_regs);
 } unwind_scratch SEC(".maps");
@@ -230,20 +233,25 @@ static long unwind_step_task(__u32 i, void *data)
  * tables (the caller walks frame pointers instead).
  */
 static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struct *task, __u32 tgid,
-					 struct swoffcpu_stack *buf, __u64 *id, __u64 disc)
+					 __u64 exec_id, struct swoffcpu_stack *buf, __u64 *id, __u64 disc)
 {
+	struct swoffcpu_user_leaf *leaf;
 	struct unwind_ctx c = {};
 	bool added = false;
-	__u32 zero = 0, n, reason;
+	__u32 slot, n, reason;
 
 	if (unwind_mode == SWOFFCPU_UNWIND_FP || !regs)
 		return false;
 	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	if (!c.proc) {
+	if (c.proc && !c.proc->exec_id)
+		c.proc->exec_id = exec_id + 1;
+	if (!c.proc || c.proc->exec_id != exec_id + 1) {
+		/* No tables, or the process exec'ed since they were given: frame pointers. */
 		unwind_count(SWOFFCPU_UNWIND_CTR_FP_FALLBACK, 1);
 		return false;
 	}
-	c.r = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	slot = task ? SEED_SLOT : 0;
+	c.r = bpf_map_lookup_elem(&unwind_scratch, &slot);
 	if (!c.r)
 		return false;
 	c.buf = buf;
@@ -270,6 +278,16 @@ static __always_inline bool dwarf_unwind(struct pt_regs *regs, struct task_struc
 	unwind_count(SWOFFCPU_UNWIND_CTR_FRAMES, c.r->n);
 	/* Seeded apart from frame-pointer stacks; no leaf context is kept (nothing to recover). */
 	*id = store_stack(&user_stacks, buf, (long)n * 8, &added, 0x5eed0dfULL ^ disc, false);
+	/* A new stack keeps its registers (no stack bytes: nothing to recover), for user
+	 * space to tell whose stack an address is (LockResolver's [stack:TID] names). */
+	leaf = bpf_map_lookup_elem(&leaf_scratch, &slot);
+	if (added && *id >= 16 && leaf) {
+		leaf->ip = regs->ip;
+		leaf->sp = regs->sp;
+		leaf->bp = regs->bp;
+		leaf->len = 0;
+		bpf_map_update_elem(&user_leaves, id, leaf, BPF_NOEXIST);
+	}
 	return true;
 }
 
@@ -281,7 +299,7 @@ static __always_inline bool dwarf_user_stack(struct swoffcpu_stack *buf, __u64 *
 	if (unwind_mode == SWOFFCPU_UNWIND_FP)
 		return false;
 	t = bpf_get_current_task_btf();
-	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), NULL, t->tgid, buf, id, disc);
+	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), NULL, t->tgid, t->self_exec_id, buf, id, disc);
 }
 
 /* seed_user_stack's hook: another task, from the sleepable iterator. */
@@ -289,7 +307,7 @@ static __always_inline bool dwarf_task_stack(struct task_struct *t, struct swoff
 {
 	if (unwind_mode == SWOFFCPU_UNWIND_FP)
 		return false;
-	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), t, t->tgid, buf, id, disc);
+	return dwarf_unwind((struct pt_regs *)bpf_task_pt_regs(t), t, t->tgid, t->self_exec_id, buf, id, disc);
 }
 
 #endif /* SWOFFCPU_UNWIND_BPF_H */

@@ -3,7 +3,8 @@
 # runs only when something is to be installed). Needs root, as swoffcpu does.
 #   scripts/install-deps.sh          build and run: libbpf, libelf, zlib headers and static libs
 #   scripts/install-deps.sh --test   also what the tests use: bpftool (skeleton check),
-#                                    gcc/g++ (test workloads, symbolizer fixtures), binutils,
+#                                    gcc/g++ (test workloads, symbolizer fixtures), rustc (the
+#                                    Rust unwinding workload), binutils,
 #                                    chromium (flamegraph check), libcap2-bin (capsh),
 #                                    make and passwd (useradd): the --follow and sudo-user tests
 #                                    python3 (Python frames: Debian's 3.11), libpython3-dev
@@ -15,7 +16,7 @@ set -euo pipefail
 pkgs=(libbpf-dev libelf-dev zlib1g-dev)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(bpftool gcc g++ binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go) ;;
+        --test) pkgs+=(bpftool gcc g++ rustc binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go) ;;
         --bench) pkgs+=(bpftool linux-perf libbpf-tools gcc) ;;
         *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac

@@ -55,6 +55,9 @@ public struct UnwindSetup: Sendable {
         self.rowCapacity = rowCapacity
     }
 
+    /// Executable mappings a process's list holds in the kernel (the rest are left out).
+    public static let maxMappings = Int(SWOFFCPU_UNWIND_MAX_MAPPINGS)
+
     /// Room kept for tables built during the trace (dlopen'ed libraries): 1 Mi rows (8 MiB).
     public static let headroomRows = 1 << 20
 }

@@ -183,8 +183,9 @@ public struct StackResolver {
         guard let symbols = symbols(tgid: tgid, for: ips) else {
             return .names(ips.map { "[unknown]+0x" + String($0, radix: 16) })
         }
+        // A leaf context without stack bytes is a DWARF-unwound stack's: its registers only.
         if let merged = data.withUserLeaf(id, { ip, sp, bp, stack in
-            symbols.mergedUserStack(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpFrames: ips)
+            stack.isEmpty ? ips : symbols.mergedUserStack(ip: ip, sp: sp, bp: bp, stackBytes: stack, fpFrames: ips)
         }) {
             ips = merged
         }

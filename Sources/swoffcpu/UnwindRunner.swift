@@ -26,6 +26,9 @@ final class UnwindRunner {
         let t0 = Clock.monotonicNs()
         for pid in pids {
             guard let m = resolver.unwindMappings(pid: pid, tables: tables) else { continue }
+            if m.count > UnwindSetup.maxMappings {
+                Log.logger.warning("unwind tables: pid \(pid) has \(m.count) executable mappings, the kernel side keeps \(UnwindSetup.maxMappings): stacks through the others end in [truncated: no mapping]")
+            }
             processes[pid] = m.map(Self.entry)
             known[pid] = Self.identity(m)
         }

@@ -43,6 +43,15 @@ enum DeepWorkload {
             try? FileManager.default.removeItem(atPath: copy)
             try FileManager.default.copyItem(atPath: src + "/deepswift.swift.txt", toPath: copy)
             try run(swiftc, ["-O", "-g", "-o", dir + "/deepswift", copy])
+        case "deeprust":
+            // Debian's rustc (scripts/install-deps.sh --test), else rustup's.
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
+            let rustc = ["/usr/bin/rustc", home + "/.cargo/bin/rustc", "/root/.cargo/bin/rustc"]
+                .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "rustc"
+            let copy = dir + "/deeprust.rs"
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: src + "/deeprust.rs.txt", toPath: copy)
+            try run(rustc, ["-C", "opt-level=2", "-g", "-o", dir + "/deeprust", copy])
         case "deepcpp":
             let cxx = ProcessInfo.processInfo.environment["CXX"] ?? "c++"
             try run(cxx, ["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-o", dir + "/deepcpp", src + "/deepcpp.cc"])
@@ -188,6 +197,24 @@ extension IntegrationTests {
                 + ["deepswift.bottom(Swift.Int) -> Swift.Int"]
             let s = Self.wholeShares(try Self.parse(folded), chains: ["swdeep": chain])["swdeep"] ?? (0, 0)
             print("[unwind] swdeep: whole \(s.whole) of \(s.total) µs off-CPU")
+            #expect(s.total > 0, "no off-CPU stack")
+            #expect(s.whole * 100 >= s.total * 95, "whole stacks for \(s.whole) of \(s.total) µs (< 95 %)")
+        }
+
+        /// The same for Rust (rustc -C opt-level=2, no frame pointers, an lld-style layout where
+        /// the executable segment's vaddr − offset differs from the mapping's start): 20 levels,
+        /// waiting in std's futex-based Mutex.
+        @Test func wholeStacksRust() throws {
+            let w = try Workload("deeprust", binary: try DeepWorkload.binary("deeprust"))
+            defer { w.stop() }
+            let dir = NSTemporaryDirectory() + "/swoffcpu-unwind-rust-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let folded = dir + "/out.folded"
+            #expect(try runTracer(["-p", "\(w.pid)", "-d", "2", "--folded", folded, "--folded-thread"]) == 0)
+            let chain = ["deeprust::rust_entry"] + Array(repeating: "deeprust::level", count: 20) + ["deeprust::bottom"]
+            let s = Self.wholeShares(try Self.parse(folded), chains: ["rsdeep": chain])["rsdeep"] ?? (0, 0)
+            print("[unwind] rsdeep: whole \(s.whole) of \(s.total) µs off-CPU")
             #expect(s.total > 0, "no off-CPU stack")
             #expect(s.whole * 100 >= s.total * 95, "whole stacks for \(s.whole) of \(s.total) µs (< 95 %)")
         }

@@ -3,6 +3,12 @@ import Glibc
 import Testing
 @testable import SwoffcpuSymbolizer
 
+private func monotonicNs() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
 /// The compact unwind tables the kernel-side unwinder searches (UnwindTable.swift,
 /// bpf/unwind.bpf.h): checked row by row against the CFI interpreter, on this machine's libc.
 @Suite("Unwind tables")
@@ -40,9 +46,9 @@ struct UnwindTableTests {
     /// the kernel would find is the row the CFI interpreter computes for that pc.
     @Test func libcTableMatchesTheInterpreter() throws {
         let info = try Self.info(Self.libc)
-        let t0 = DispatchClock.now()
+        let t0 = monotonicNs()
         let table = UnwindTable(info)
-        let ns = DispatchClock.now() - t0
+        let ns = monotonicNs() - t0
         print("[unwind-table] libc: \(table.fdes) FDEs, \(table.rows.count) rows (\(table.rows.count * 8 / 1024) KiB), "
               + "\(table.unsupportedRows) unsupported, frame pointers \(table.framePointers), built in \(ns / 1_000_000) ms")
         #expect(table.rows.count > 1000)
@@ -75,6 +81,17 @@ struct UnwindTableTests {
         #expect(mismatches == 0)
     }
 
+    /// The bias of a mapping comes from its executable segment, also when the page-aligned
+    /// mapping starts in the file range of the segment before, with another vaddr − offset (lld).
+    @Test func biasFromTheExecutableSegment() throws {
+        let loads = [LoadSegment(offset: 0, vaddr: 0, filesz: 0x18490, memsz: 0x18490, flags: 4, align: 0x1000),
+                     LoadSegment(offset: 0x18490, vaddr: 0x19490, filesz: 0x49593, memsz: 0x49593, flags: 5, align: 0x1000)]
+        let e = try #require(ProcMaps.parseLine(ArraySlice("55d000019000-55d000063000 r-xp 00018000 08:01 1234 /x/deeprust".utf8)))
+        let bias = try #require(UnwindTableSet.bias(of: e, loads: loads))
+        // .text's first byte: file 0x18490 is at 0x55d000019000 + 0x490.
+        #expect(0x55d0_0001_9490 - bias == 0x19490)
+    }
+
     /// Sizes and build times of large tables (docs/unwinding.md): the Swift compiler's
     /// swift-frontend (~200 MB) where installed. Figures only: no time limit is asserted.
     @Test func largeBinaryFigures() throws {
@@ -83,11 +100,11 @@ struct UnwindTableTests {
             print("[unwind-table] no swift-frontend here: figure not taken")
             return
         }
-        let t0 = DispatchClock.now()
+        let t0 = monotonicNs()
         let info = try Self.info(path)
-        let t1 = DispatchClock.now()
+        let t1 = monotonicNs()
         let table = UnwindTable(info)
-        let t2 = DispatchClock.now()
+        let t2 = monotonicNs()
         print("[unwind-table] \(path): .eh_frame \(info.section.bytes.count / 1024) KiB, \(table.fdes) FDEs, "
               + "\(table.rows.count) rows (\(table.rows.count * 8 / 1024) KiB), \(table.unsupportedRows) unsupported, "
               + "frame pointers \(table.framePointers); read \((t1 - t0) / 1_000_000) ms, built \((t2 - t1) / 1_000_000) ms")

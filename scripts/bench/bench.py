@@ -88,6 +88,7 @@ def build_swoffcpu(args):
 
 NO_FRAME_POINTERS = False
 UNWIND_MODES = False
+SCALE_ARGS = []
 
 
 def compile_workloads(workdir):
@@ -614,7 +615,7 @@ def run_scale(args, exes, sw, workdir):
         jpath = os.path.join(workdir, f"scale-{key}.json")
         fpath = os.path.join(workdir, f"scale-{key}.folded")
         try:
-            tracer = Tracer([sw, "-p", str(target.pid), "--json", jpath, "--folded", fpath] + extra,
+            tracer = Tracer([sw, "-p", str(target.pid), "--json", jpath, "--folded", fpath] + extra + SCALE_ARGS,
                             SWOFFCPU_LINKS, workdir, f"scale-{key}")
             tracer.wait_attached(args.scale_settle)
             r["attach_s"] = tracer.attach_s
@@ -843,6 +844,8 @@ def main():
                     help="build the workloads without frame pointers (as most programs are)")
     ap.add_argument("--unwind-modes", action="store_true",
                     help="also run the overhead modes --unwind fp, --unwind dwarf, --all-stacks --unwind fp")
+    ap.add_argument("--scale-args", default="",
+                    help="more swoffcpu arguments for the scale runs, e.g. '--unwind fp'")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
     ap.add_argument("--targets", default="",
@@ -862,7 +865,8 @@ def main():
     args.scale_seconds = args.scale_seconds or (3.0 if q else 10.0)
     args.stacks = args.stacks or (20000 if q else 110000)
     skip = set(filter(None, args.skip.split(",")))
-    global NO_FRAME_POINTERS, UNWIND_MODES
+    global NO_FRAME_POINTERS, UNWIND_MODES, SCALE_ARGS
+    SCALE_ARGS = args.scale_args.split()
     NO_FRAME_POINTERS = args.no_frame_pointers
     UNWIND_MODES = args.unwind_modes
     args.targets = set(filter(None, args.targets.split(",")))

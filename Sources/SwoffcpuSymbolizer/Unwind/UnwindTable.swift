@@ -1,3 +1,5 @@
+import SwoffcpuSystem
+
 /// Compact unwind tables for the kernel-side DWARF unwinder (bpf/unwind.bpf.h,
 /// docs/unwinding.md): a module's `.eh_frame` run FDE by FDE into a sorted list of rows, each
 /// row 8 bytes, laid out as bpf/swoffcpu.h's `swoffcpu_unwind_row`:
@@ -184,8 +186,8 @@ public final class UnwindTableSet: @unchecked Sendable {
         for m in symbols.mappings where m.entry.executable {
             var um = UnwindMapping(start: m.entry.start, end: m.entry.end, bias: 0, tableStart: 0, tableLength: 0,
                                    framePointers: false, path: m.entry.path)
-            if let mod = m.module, let v0 = mod.loads.vaddr(forFileOffset: m.entry.offset) {
-                um.bias = m.entry.start &- v0
+            if let mod = m.module, let bias = Self.bias(of: m.entry, loads: mod.loads) {
+                um.bias = bias
                 if let t = table(for: mod) {
                     um.tableStart = t.start
                     um.tableLength = t.length
@@ -197,6 +199,21 @@ public final class UnwindTableSet: @unchecked Sendable {
         return out.sorted { $0.start < $1.start }
     }
 
+    /// pc − ELF vaddr for the code of a mapping: from the executable PT_LOAD its file range
+    /// overlaps, not from the mapping's first byte. lld lays segments out with p_vaddr − p_offset
+    /// differing between segments, and the page-aligned start of an executable mapping can lie in
+    /// the file range of the segment before it (seen: a Rust binary, .text at file 0x18490, vaddr
+    /// 0x19490, mapped from file offset 0x18000).
+    static func bias(of e: MapEntry, loads: [LoadSegment]) -> UInt64? {
+        let lo = e.offset, hi = e.offset &+ (e.end &- e.start)
+        for l in loads where l.flags & 1 != 0 && l.offset < hi && l.offset &+ l.filesz > lo {
+            let fileOffset = max(lo, l.offset)
+            let vaddr = l.vaddr &+ (fileOffset &- l.offset)
+            return (e.start &+ (fileOffset &- lo)) &- vaddr
+        }
+        return loads.vaddr(forFileOffset: e.offset).map { e.start &- $0 }
+    }
+
     private func table(for mod: ElfModule) -> (start: UInt32, length: UInt32, fp: Bool)? {
         let key = ObjectIdentifier(mod)
         if let t = tables[key] { return t.length == 0 ? nil : t }
@@ -204,9 +221,9 @@ public final class UnwindTableSet: @unchecked Sendable {
             tables[key] = (0, 0, false)
             return nil
         }
-        let t0 = DispatchClock.now()
+        let t0 = Clock.monotonicNs()
         let t = UnwindTable(info)
-        built.append((mod.path, t.rows.count, t.fdes, t.framePointers, DispatchClock.now() - t0))
+        built.append((mod.path, t.rows.count, t.fdes, t.framePointers, Clock.monotonicNs() - t0))
         guard !t.rows.isEmpty, rows.count + t.rows.count <= capacity else {
             tables[key] = (0, 0, false)
             return nil
@@ -215,15 +232,5 @@ public final class UnwindTableSet: @unchecked Sendable {
         rows += t.rows
         tables[key] = entry
         return entry
-    }
-}
-
-import Glibc
-
-enum DispatchClock {
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -18,6 +18,7 @@
  *   stacks.bpf.h      stack walking: sampling, stack maps, leaf context, time per stack
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
+ *   targets.bpf.h     --cgroup and -a: who is a target, tasks moved in and out of the cgroup
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
  *
  * bpf/swoffcpu.h is the one header shared with user space. The loader
@@ -33,6 +34,7 @@
 #include "stacks.bpf.h"
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
+#include "targets.bpf.h"
 #include "iterators.bpf.h"
 
 /* Set by the loader before load. */
@@ -130,6 +132,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!follow_threads)
 		return 0;
+	if (target_mode != SWOFFCPU_TARGET_PIDS)
+		return fork_target(child); /* targets.bpf.h */
 	if (!traced(parent))
 		return 0;
 	if (child->tgid != parent->tgid)

@@ -55,6 +55,8 @@ public struct LoadPlan: Sendable, Equatable {
     /// The traced processes for the kernel side's tgid compare before its task-storage
     /// lookup; empty when there are more than it holds (the lookup alone decides).
     public var fastTgids: [UInt32]
+    /// --cgroup, -a (Targets.swift).
+    public var targets = TargetSettings()
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -111,6 +113,7 @@ public struct LoadPlan: Sendable, Equatable {
             var plan = cPlan(fastTgids: tgids)
             return swoffcpu_configure(skel, &plan)
         }
+        if err == 0 { err = targets.apply(skel) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

@@ -27,6 +27,8 @@ public struct TraceOptions: Sendable {
     /// Time wakeups with the sched_wakeup hook, as on a kernel without CONFIG_SCHED_INFO
     /// (no run-queue clocks), even where the kernel has them: for testing that fallback.
     public var wakeupHook: Bool = false
+    /// --cgroup or -a instead of `pids`/`tids` (Targets.swift).
+    public var target: TraceTarget = .pids
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -87,15 +89,17 @@ public final class TraceSession {
             guard let tgid = ProcFS.tgid(of: tid) else { throw TraceError.noSuchThread(tid) }
             if !tgids.contains(tgid) { tgids.append(tgid) }
         }
-        guard !tgids.isEmpty else { throw TraceError.nothingToTrace }
+        guard !tgids.isEmpty || options.target != .pids else { throw TraceError.nothingToTrace }
         self.tgids = tgids
         // Each target by PID and start time: a PID reused during the trace is another process.
         self.targets = tgids.compactMap { ProcessIdentity(pid: $0) }
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
-        let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
+        let named = options.target.processesNow(pids: tgids) // the pids, or the cgroup's or machine's processes
+        let threads = named.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
         var plan = options.wakeupHook ? LoadPlan(options: options, tgids: tgids, threads: threads, queueClock: false)
             : LoadPlan(options: options, tgids: tgids, threads: threads)
+        plan.targets = LoadPlan.TargetSettings(options.target)
         var loaded = plan.load()
         if case .failure(let first) = loaded, let fallback = plan.withoutOptionalPrograms() {
             // A kernel whose verifier refuses the sleepable seed walk still gets the rest:
@@ -117,7 +121,7 @@ public final class TraceSession {
             throw error
         }
         for tgid in tgids { names[tgid] = ProcFS.comm(of: tgid) }
-        let text = TextRanges.of(pids: tgids, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
+        let text = TextRanges.of(pids: options.target == .all ? [] : named, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
         let ranges = text.map { swoffcpu_text_range(start: $0.start, end: $0.end) }
         ranges.withUnsafeBufferPointer { swoffcpu_set_text_ranges(skel, $0.baseAddress, UInt32($0.count)) }
     }
@@ -139,6 +143,11 @@ public final class TraceSession {
 
         let err = swoffcpu_attach(skel)
         if err != 0 { throw BPFError("attaching the scheduler tracepoints", errno: err) }
+        let targetsErr = swoffcpu_attach_targets(skel) // --cgroup: tasks moved in and out
+        if targetsErr != 0 {
+            swoffcpu_detach(skel)
+            throw BPFError("attaching the cgroup move tracepoint", errno: targetsErr)
+        }
         started = true
         windowStartNs = Clock.monotonicNs()
         // Twice: a thread created by a not-yet-seeded thread during the first pass
@@ -185,6 +194,7 @@ public final class TraceSession {
         let live = try runIterator(SWOFFCPU_ITER_DUMP)
         poll()
         swoffcpu_detach(skel)
+        swoffcpu_detach_targets(skel)
         poll()
         for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
         let exitedPids = Set(targets.filter(\.hasExited).map(\.pid) + tgids.filter { t in !targets.contains { $0.pid == t } })
@@ -273,6 +283,10 @@ public final class TraceSession {
     }
 
     // MARK: - Internals
+
+    /// For `liveRecords` (Targets.swift): the dump iterator while tracing, and the exit records so far.
+    func runLiveDump() throws -> [ThreadRecord] { try runIterator(SWOFFCPU_ITER_DUMP) }
+    var exitRecords: [ThreadRecord] { sink.records }
 
     private func runIterator(_ id: swoffcpu_iter_id) throws -> [ThreadRecord] {
         guard let skel else { return [] }

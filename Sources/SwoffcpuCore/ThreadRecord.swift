@@ -36,6 +36,10 @@ public struct ThreadRecord: Equatable, Sendable {
     /// Weighted off-CPU time of walked intervals the kernel could not add to its
     /// stack-time map (full), per state: reported as lost stacks.
     public var stackLostNs: StateTimes = StateTimes()
+    /// --cgroup: moved into the traced cgroup during the window (`startNs` is the move), or
+    /// out of it (`endNs` is the move: not traced after it, like an exit).
+    public var joined = false
+    public var left = false
 
     public init(tid: Int32, tgid: Int32, comm: String, startNs: UInt64, endNs: UInt64,
                 times: StateTimes, switches: UInt64 = 0, wakeups: UInt64 = 0,

@@ -10,6 +10,10 @@ struct ReportOutput: Sendable {
     let output: OutputOptions
     let stacks: StackOptions
     let locks: LockOptions
+    /// -a: the top processes and threads by these states instead of the per-process table.
+    var topStates: [SortState]? = nil
+    /// --interval with --json -: the report as one line (after the interval lines).
+    var jsonLine = false
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
@@ -46,7 +50,9 @@ struct ReportOutput: Sendable {
     /// stream on stdout, they go to stderr.
     private func writeText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
                            _ targetDescription: String, toStderr: Bool) {
-        var text = locks.locks ? "" : BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
+        var text = locks.locks ? "" : topStates.map {
+            TopTable(top: stacks.top).render(report, sorts: $0, title: "swoffcpu: \(DurationFormat.format(ns: report.windowNs)) window; target: \(targetDescription)")
+        } ?? BreakdownTable(color: Self.useColor, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
@@ -65,8 +71,9 @@ struct ReportOutput: Sendable {
 
     private func writeJSON(_ trace: ResolvedTrace, to path: String) throws {
         try Log.timed("report: JSON written") {
-            let json = ReportJSON(trace: trace)
-            try AtomicFile.write(to: path) { write in try json.write(to: write) }
+            var json = ReportJSON(trace: trace)
+            if jsonLine { json.extraMembers["type"] = .string("report") } // the last line of the live stream
+            try AtomicFile.write(to: path) { write in try json.write(pretty: !jsonLine, to: write) }
         }
     }
 

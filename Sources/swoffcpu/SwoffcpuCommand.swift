@@ -40,6 +40,7 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Report") var output: OutputOptions
     @OptionGroup(title: "Stacks") var stacks: StackOptions
     @OptionGroup(title: "Locks") var locks: LockOptions
+    @OptionGroup(title: "Live view") var live: LiveOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
@@ -74,10 +75,12 @@ struct Swoffcpu: ParsableCommand {
         Log.bootstrap(verbose: verbose)
         MemoryReuse.configure()
         do {
-            let output = ReportOutput(output: output, stacks: stacks, locks: locks)
+            var output = ReportOutput(output: output, stacks: stacks, locks: locks)
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
-            let trace = try TraceRunner(target: target, stacks: stacks, verbose: verbose).run()
+            var runner = TraceRunner(target: target, stacks: stacks, verbose: verbose)
+            live.configure(&runner, &output, all: target.service.all, top: stacks.top) // LiveOptions.swift
+            let trace = try runner.run()
             try output.write(trace)
         } catch let error as ExitCode {
             throw error

@@ -14,6 +14,8 @@ struct TargetOptions: ParsableArguments {
             help: ArgumentHelp("Stop after this many seconds (default: Ctrl-C, or when every traced process has exited).", valueName: "SECONDS"))
     var duration: Double?
 
+    @OptionGroup var service: ServiceTargetOptions // --cgroup, -a
+
     var pids: [Int32] { (try? Self.parseIDs(pidLists)) ?? [] }
     var tids: [Int32] { (try? Self.parseIDs(tidLists)) ?? [] }
 
@@ -36,8 +38,11 @@ struct TargetOptions: ParsableArguments {
     func validate() throws {
         _ = try Self.parseIDs(pidLists)
         _ = try Self.parseIDs(tidLists)
-        if pidLists.isEmpty && tidLists.isEmpty {
-            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID)")
+        if pidLists.isEmpty && tidLists.isEmpty && !service.given {
+            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID, a cgroup with --cgroup PATH, every task with -a)")
+        }
+        if service.given && !(pidLists.isEmpty && tidLists.isEmpty) {
+            throw ValidationError("-p and -t exclude --cgroup and -a: give one kind of target")
         }
         if let duration, !(duration > 0 && duration.isFinite) {
             throw ValidationError("--duration must be a positive number of seconds, not \(duration)")

@@ -10,6 +10,8 @@ struct TraceRunner {
     let target: TargetOptions
     let stacks: StackOptions
     let verbose: Bool
+    /// --interval (LiveView.swift).
+    var live: LiveView? = nil
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -25,6 +27,7 @@ struct TraceRunner {
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
         options.maxStacks = stacks.maxStacks
+        options.target = try target.service.traceTarget() // --cgroup, -a
         let session = try TraceSession(options: options)
         // Said now, before a long trace, not found out from [unknown] frames after it.
         let degraded = Preflight.degradations(pids: session.tgids)
@@ -36,10 +39,11 @@ struct TraceRunner {
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         var resolver: StackResolver? = StackResolver()
-        for pid in session.tgids { resolver?.snapshot(pid: pid) }
+        for pid in ServiceTargets.snapshotPids(session) { resolver?.snapshot(pid: pid) }
         try session.start()
+        live?.begin(windowStartNs: session.windowStartNs)
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        let status = StatusLine(enabled: Terminal.stderrIsTerminal, processes: session.tgids.count)
+        let status = StatusLine(enabled: Terminal.stderrIsTerminal && live == nil, processes: session.tgids.count)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
@@ -60,7 +64,7 @@ struct TraceRunner {
                 let name = session.processName(t.pid).map { " (\(TerminalText.sanitize($0)))" } ?? ""
                 Diagnostics.write("swoffcpu: pid \(t.pid)\(name) exited \(DurationFormat.format(ns: now - startNs)) into the trace\n")
             }
-            if exited.count == session.targets.count {
+            if exited.count == session.targets.count && !session.targets.isEmpty {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
                 break
@@ -73,17 +77,21 @@ struct TraceRunner {
             }
             session.poll()
             status.update(elapsedNs: now - startNs, stats: session.stats())
-            Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
+            live?.tick(session, now: now)
+            Clock.nap(ns: min(100_000_000, deadlineNs.map { $0 - now } ?? .max, // a stop signal cuts it short
+                              live?.untilNextNs(Clock.monotonicNs()) ?? .max))
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
         var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
+        live?.finish(report)
         var symbolized = SymbolizedStacks()
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             Log.timed("stop: process snapshots taken again") {
                 // Not a PID reused meanwhile by another process: its maps are not the target's.
                 for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
+                for pid in ServiceTargets.laterPids(report, session) { resolver.snapshot(pid: pid) } // --cgroup, -a
             }
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.
@@ -95,6 +103,7 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         trace.degraded = degraded
+        if let what = ServiceTargets.description(session, report) { trace.targetDescription = what } // --cgroup, -a
         return trace
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import SwoffcpuBPF
 import SwoffcpuCore
 import SwoffcpuExport
@@ -43,6 +44,9 @@ final class LiveView {
         if mode == .terminal {
             Terminal.writeOutput("\u{1b}[?1049h\u{1b}[?25l\u{1b}[H\u{1b}[J") // alternate screen, no cursor
             onAltScreen = true
+            Self.screenToRestore = true
+            // An error ends the process with exit() (Diagnostics.fail): the terminal is given back then too.
+            atexit { if LiveView.screenToRestore { Terminal.writeOutput(LiveView.restore) } }
             Terminal.writeOutput("swoffcpu: first frame in \(DurationFormat.format(ns: intervalNs))…\u{1b}[K")
         }
     }
@@ -59,11 +63,13 @@ final class LiveView {
             nextNs = now + intervalNs
             return
         }
-        let end = Clock.monotonicNs()
+        // The interval ends where the live threads' records do (the dump's clock), so that a
+        // thread traced all along has the interval's length in all.
+        let end = records.lazy.filter { !$0.exited && !$0.left }.map(\.endNs).max() ?? Clock.monotonicNs()
         emit(deltas.next(records), from: lastNs, to: end, last: false, names: [:])
         lastNs = end
         // The next frame an interval after this one was due, or after now if we fell behind.
-        nextNs = max(nextNs + intervalNs, end + intervalNs / 2)
+        nextNs = max(nextNs + intervalNs, Clock.monotonicNs() + intervalNs / 2)
     }
 
     /// The window ended: the part of an interval since the last frame, from the final
@@ -77,9 +83,14 @@ final class LiveView {
 
     private func leaveScreen() {
         guard onAltScreen else { return }
-        Terminal.writeOutput("\u{1b}[?25h\u{1b}[?1049l") // cursor back, normal screen
+        Terminal.writeOutput(Self.restore)
         onAltScreen = false
+        Self.screenToRestore = false
     }
+
+    /// Cursor back, normal screen.
+    static let restore = "\u{1b}[?25h\u{1b}[?1049l"
+    nonisolated(unsafe) static var screenToRestore = false
 
     private func emit(_ threads: [ThreadDelta], from: UInt64, to: UInt64, last: Bool, names: [Int32: String]) {
         seq += 1

@@ -73,7 +73,13 @@ struct ReportOutput: Sendable {
         try Log.timed("report: JSON written") {
             var json = ReportJSON(trace: trace)
             if jsonLine { json.extraMembers["type"] = .string("report") } // the last line of the live stream
-            try AtomicFile.write(to: path) { write in try json.write(pretty: !jsonLine, to: write) }
+            try AtomicFile.write(to: path) { write in
+                guard jsonLine else { return try json.write(to: write) }
+                // One line: the stack sections break lines between elements even when not pretty;
+                // a raw newline is never inside a JSON string (escaped), so dropping them is safe.
+                try json.write(pretty: false) { bytes in try write(bytes.filter { $0 != UInt8(ascii: "\n") }) }
+                try write([UInt8(ascii: "\n")])
+            }
         }
     }
 

@@ -272,5 +272,52 @@ extension IntegrationTests {
             #expect(compared == mutex.tids.count + sleeper.tids.count, "every workload thread is in the report")
             #expect(blocked > 0, "the mutex workload blocks")
         }
+    
+        /// Ctrl-C during the live view: the stream gets its last (partial) interval and the report,
+        /// and the files are written as usual.
+        @Test func liveViewEndsOnCtrlC() throws {
+            let sleeper = try Workload("sleeper")
+            defer { sleeper.stop() }
+            let bin = try swoffcpuBinary()
+            let dir = NSTemporaryDirectory() + "/swoffcpu-live-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let r = try ShellRun.run("'\(bin)' -p \(sleeper.pid) --interval 0.5 --json - --folded '\(dir)/out.folded' -v"
+                                     + " 2> '\(dir)/log' & p=$!; \(TraceWindow.shellWait(log: dir + "/log")) sleep 1.8; kill -INT $p; wait $p")
+            #expect(r.code == 0, "exit \(r.code): \(((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) ?? "").suffix(1500))")
+            let lines = r.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let intervals = lines.filter { $0["type"] as? String == "interval" }
+            #expect(intervals.count >= 3, "\(intervals.count) intervals of 0.5 s in 1.8 s")
+            #expect(intervals.last?["last"] as? Bool == true)
+            #expect(lines.last?["type"] as? String == "report", "the whole-window report ends the stream")
+            #expect(FileManager.default.fileExists(atPath: dir + "/out.folded"), "--folded written after Ctrl-C")
+        }
+
+        /// On a terminal (a pseudo-terminal from `script`), frames are drawn in place on the
+        /// alternate screen: cursor home, every line cleared to its end, the rest of the screen
+        /// cleared — never a whole-screen clear — and the normal screen back before the report.
+        @Test func liveViewRedrawsInPlace() throws {
+            guard access("/usr/bin/script", X_OK) == 0 else {
+                Issue.record("script(1) (util-linux, Debian's bsdutils) is needed for a pseudo-terminal")
+                return
+            }
+            let sleeper = try Workload("sleeper")
+            defer { sleeper.stop() }
+            let bin = try swoffcpuBinary()
+            let r = try ShellRun.run("/usr/bin/script -qec \"stty rows 30 cols 120; '\(bin)' -p \(sleeper.pid) --interval 0.3 -d 1.5 --no-stacks\" /dev/null")
+            #expect(r.code == 0, "exit \(r.code): \(r.stdout.suffix(1000)) \(r.stderr.suffix(1000))")
+            let out = r.stdout
+            let esc = "\u{1b}"
+            #expect(out.contains(esc + "[?1049h"), "alternate screen entered")
+            let frames = out.components(separatedBy: esc + "[H").count - 1
+            #expect(frames >= 3, "\(frames) frames drawn from the cursor's home")
+            #expect(out.contains(esc + "[K") && out.contains(esc + "[J"))
+            #expect(!out.contains(esc + "[2J"), "no whole-screen clear per frame")
+            let leave = try #require(out.range(of: esc + "[?1049l"), "alternate screen left")
+            #expect(out[leave.upperBound...].contains("window"), "the whole-window report follows on the normal screen")
+            #expect(out[..<leave.lowerBound].contains("nsleep"), "the frames show the traced thread")
+        }
     }
 }

@@ -47,6 +47,10 @@ public struct TopTable: Sendable {
             lines.append("Top \(min(top, threads.count)) of \(threads.count) threads by \(sort.title):")
             lines += threadRows(threads, sort: sort, spanNs: report.windowNs, limit: top)
         }
+        if threads.contains(where: { $0.new || $0.ended }) {
+            lines.append("")
+            lines.append("+: created (or moved in) during the window   x: exited (or moved out) during it")
+        }
         if report.lost.untracedThreads > 0 {
             lines.append("")
             lines.append("LOST: \(report.lost.untracedThreads) threads not traced (no task storage)")

@@ -40,14 +40,14 @@ int seed_threads(struct bpf_iter__task *ctx)
 	struct task_struct *t = ctx->task;
 	struct swoffcpu_thread_rec r = {};
 	struct task_acct *a;
-	__u32 tgid, tid, tstate;
+	__u32 tgid, tid;
 	__u64 now;
 
 	if (!t)
 		return 0;
 	tgid = t->tgid;
 	tid = t->pid;
-	if (!bpf_map_lookup_elem(&target_tgids, &tgid))
+	if (!target_wanted(t) && !bpf_map_lookup_elem(&target_tgids, &tgid))
 		return 0;
 	if (filter_tids && !bpf_map_lookup_elem(&target_tids, &tid))
 		return 0;
@@ -56,26 +56,9 @@ int seed_threads(struct bpf_iter__task *ctx)
 	a = get_or_create(t);
 	if (!a)
 		return 0;
-	if (a->since)
-		return 0; /* already traced: seeded before, or born since attach */
 	now = bpf_ktime_get_ns();
-	tstate = task_state(t);
-	if (t->on_cpu)
-		a->state = SWOFFCPU_ON_CPU;
-	else if (tstate == TASK_RUNNING)
-		a->state = SWOFFCPU_RUNNABLE;
-	else
-		a->state = sleep_state(t, a, tstate);
-	a->since = now;
-	a->start_ns = now;
-	a->flags = SWOFFCPU_F_SEEDED;
-	a->kernel_on_cpu0 = kernel_on_cpu(t, a->state == SWOFFCPU_ON_CPU);
-	a->kernel_run_delay0 = kernel_run_delay(t);
-	a->mark_run_delay = a->kernel_run_delay0;
-	a->mark_on_cpu = a->kernel_on_cpu0;
-	if (a->state == SWOFFCPU_ON_CPU)
-		on_cpu_slice_start(a, t, now);
-	seed_stacks(t, a, now);
+	if (!begin_trace(t, a, now, SWOFFCPU_F_SEEDED)) /* targets.bpf.h */
+		return 0; /* already traced: seeded before, or born since attach */
 	fill_rec(&r, t, a, now, false);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
@@ -123,6 +106,8 @@ int dump_threads(struct bpf_iter__task *ctx)
 	else
 		end = bpf_ktime_get_ns(); /* a live look while tracing */
 	fill_rec(&r, t, a, end, false);
+	if (!window_end_ns)
+		live_wakeup(&r, t, a, end); /* targets.bpf.h */
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

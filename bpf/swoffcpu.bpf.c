@@ -21,6 +21,7 @@
  *   unwind.bpf.h      DWARF unwinding of user stacks from tables built from .eh_frame
  *   futex.bpf.h       futex waits (from the saved registers), time per lock, wakers
  *   accounting.bpf.h  the state machine, the kernel's clocks, missed switches, records
+ *   targets.bpf.h     --cgroup and -a: who is a target, tasks moved in and out of the cgroup
  *   iterators.bpf.h   the seed and dump task iterators, run by user space
  *   follow.bpf.h      following new processes; births, execs and exits to user space
  *   oncpu.bpf.h       on-CPU stack sampling from a perf event per CPU (--on-cpu)
@@ -41,6 +42,7 @@
 #include "unwind.bpf.h"
 #include "futex.bpf.h"
 #include "accounting.bpf.h"
+#include "targets.bpf.h"
 #include "iterators.bpf.h"
 #include "follow.bpf.h"
 #include "oncpu.bpf.h"
@@ -142,6 +144,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!follow_threads)
 		return 0;
+	if (target_mode != SWOFFCPU_TARGET_PIDS)
+		return fork_target(child); /* targets.bpf.h */
 	if (!traced(parent))
 		return 0;
 	if (child->tgid != parent->tgid && !follow_process(parent, child))

@@ -372,5 +372,16 @@ struct swoffcpu_tl_event {
 #define SWOFFCPU_TL_CTR_DROPPED    0 /* slices lost: ring buffer full, or --timeline-limit reached */
 #define SWOFFCPU_TL_CTR_DROPPED_NS 1 /* thread time those lost slices covered */
 #define SWOFFCPU_TL_NCOUNTERS      2
+/* ---- Targets: --cgroup and -a (bpf/targets.bpf.h) ---------------------------------- */
+
+/* Which tasks are traced (`target_mode`): the processes of `target_tgids` (-p, -t),
+ * every task of one cgroup v2 and its descendants (--cgroup), every task (-a). */
+#define SWOFFCPU_TARGET_PIDS   0
+#define SWOFFCPU_TARGET_CGROUP 1
+#define SWOFFCPU_TARGET_ALL    2
+
+/* swoffcpu_thread_rec.flags, --cgroup: */
+#define SWOFFCPU_F_JOINED 0x10 /* moved into the cgroup while tracing: start_ns is the move */
+#define SWOFFCPU_F_LEFT   0x20 /* moved out of the cgroup: end_ns is the move, not traced after */
 
 #endif /* SWOFFCPU_H */

@@ -10,13 +10,14 @@
 #                                    python3 (Python frames: Debian's 3.11), libpython3-dev
 #                                    (its headers, for scripts/python/offsets.sh)
 #                                    golang-go (go tool pprof reads the pprof files)
+#                                    bsdutils (script: a pseudo-terminal for the live view)
 #   scripts/install-deps.sh --bench  also the benchmark's anchors: linux-perf, libbpf-tools
 set -euo pipefail
 
 pkgs=(libbpf-dev libelf-dev zlib1g-dev)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(bpftool gcc g++ rustc binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go) ;;
+        --test) pkgs+=(bpftool gcc g++ rustc binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go bsdutils) ;;
         --bench) pkgs+=(bpftool linux-perf libbpf-tools gcc) ;;
         *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac

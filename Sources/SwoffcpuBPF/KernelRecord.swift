@@ -34,6 +34,8 @@ enum KernelRecord {
             exited: r.flags & UInt32(SWOFFCPU_F_EXITED) != 0,
             finalState: ThreadState(rawValue: Int(r.state)) ?? .sleep)
         record.stackLostNs = StateTimes(indexed: lost)
+        record.joined = r.flags & UInt32(SWOFFCPU_F_JOINED) != 0
+        record.left = r.flags & UInt32(SWOFFCPU_F_LEFT) != 0
         if r.flags & UInt32(SWOFFCPU_F_KCLOCKS) != 0 {
             record.kernelClocks = KernelClocks(onCPUNs: r.kernel_on_cpu_ns, runDelayNs: r.kernel_run_delay_ns,
                                                stolenNs: r.stolen_ns, interruptNs: r.irq_ns)

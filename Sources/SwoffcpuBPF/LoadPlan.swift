@@ -80,6 +80,8 @@ public struct LoadPlan: Sendable, Equatable {
     public var preemptCountFromRunQueue: Int64?
     /// On-CPU samples a second per CPU (with `programs.onCPUSample`).
     public var onCPUHz: UInt32 = 0
+    /// --cgroup, -a (Targets.swift).
+    public var targets = TargetSettings()
 
     /// Sampling period: a thread idle this long since its last walk gets its next
     /// switch-out walked (the CLI's help for --stack-sampling says 10 ms).
@@ -104,7 +106,9 @@ public struct LoadPlan: Sendable, Equatable {
         followProcesses = options.followProcesses && followThreads
         if followProcesses { fastTgids = [] }
         if let u = options.unwind, options.userStacks, u.mode != .fp {
-            unwind = UnwindSizes(mode: u.mode, rows: max(1, u.rowCapacity), processes: UInt32(max(16, tgids.count * 2)))
+            // With --follow (or a command), processes born during the trace get tables too.
+            let processes = options.processEvents ? 4096 : max(16, tgids.count * 2)
+            unwind = UnwindSizes(mode: u.mode, rows: max(1, u.rowCapacity), processes: UInt32(processes))
         }
         timeline = options.timeline
         timelineRingBytes = options.timeline ? Self.timelineRingBytes(limit: options.timelineLimit) : 4096
@@ -162,6 +166,7 @@ public struct LoadPlan: Sendable, Equatable {
         if err == 0 { err = swoffcpu_follow_configure(skel, followProcesses ? 1 : 0, programs.processEvents ? 1 : 0) }
         if err == 0 { err = swoffcpu_configure_unwind(skel, unwind.mode.kernelValue, unwind.rows, unwind.processes) }
         if err == 0 { err = swoffcpu_oncpu_set_autoload(skel, programs.onCPUSample ? 1 : 0) }
+        if err == 0 { err = targets.apply(skel) }
         if err == 0 { err = swoffcpu_load(skel) }
         if err != 0 {
             swoffcpu_destroy(skel)

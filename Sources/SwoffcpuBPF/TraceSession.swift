@@ -42,6 +42,8 @@ public struct TraceOptions: Sendable {
     public var timelineLimit: Int = 2_000_000
     /// Sample on-CPU stacks this many times a second per CPU (bpf/oncpu.bpf.h); nil: not.
     public var onCPUHz: UInt32?
+    /// --cgroup or -a instead of `pids`/`tids` (Targets.swift).
+    public var target: TraceTarget = .pids
 
     public init(pids: [Int32], tids: [Int32] = [], verbose: Bool = false) {
         self.pids = pids
@@ -108,15 +110,17 @@ public final class TraceSession {
             guard let tgid = ProcFS.tgid(of: tid) else { throw TraceError.noSuchThread(tid) }
             if !tgids.contains(tgid) { tgids.append(tgid) }
         }
-        guard !tgids.isEmpty else { throw TraceError.nothingToTrace }
+        guard !tgids.isEmpty || options.target != .pids else { throw TraceError.nothingToTrace }
         self.tgids = tgids
         // Each target by PID and start time: a PID reused during the trace is another process.
         self.targets = tgids.compactMap { ProcessIdentity(pid: $0) }
 
         swoffcpu_log_setup(options.verbose ? 1 : 0)
-        let threads = tgids.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
+        let named = options.target.processesNow(pids: tgids) // the pids, or the cgroup's or machine's processes
+        let threads = named.reduce(0) { $0 + ProcFS.threadCount(of: $1) }
         var plan = options.wakeupHook ? LoadPlan(options: options, tgids: tgids, threads: threads, queueClock: false)
             : LoadPlan(options: options, tgids: tgids, threads: threads)
+        plan.targets = LoadPlan.TargetSettings(options.target)
         var loaded = plan.load()
         if case .failure(let first) = loaded, let fallback = plan.withoutOptionalPrograms() {
             // A kernel whose verifier refuses the sleepable seed walk still gets the rest:
@@ -145,7 +149,7 @@ public final class TraceSession {
             }
         }
         for tgid in tgids { names[tgid] = ProcFS.comm(of: tgid) }
-        let text = TextRanges.of(pids: tgids, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
+        let text = TextRanges.of(pids: options.target == .all ? [] : named, limit: Int(SWOFFCPU_MAX_TEXT_RANGES))
         let ranges = text.map { swoffcpu_text_range(start: $0.start, end: $0.end) }
         ranges.withUnsafeBufferPointer { swoffcpu_set_text_ranges(skel, $0.baseAddress, UInt32($0.count)) }
     }
@@ -178,6 +182,11 @@ public final class TraceSession {
                 swoffcpu_detach(skel)
                 throw BPFError("attaching the on-CPU sampling (a cpu-clock perf event per CPU)", errno: e)
             }
+        }
+        let targetsErr = swoffcpu_attach_targets(skel) // --cgroup: tasks moved in and out
+        if targetsErr != 0 {
+            swoffcpu_detach(skel)
+            throw BPFError("attaching the cgroup move tracepoint", errno: targetsErr)
         }
         started = true
         windowStartNs = Clock.monotonicNs()
@@ -260,6 +269,7 @@ public final class TraceSession {
         swoffcpu_detach(skel)
         swoffcpu_oncpu_detach(onCPU)
         onCPU = nil
+        swoffcpu_detach_targets(skel)
         poll()
         for tgid in tgids where names[tgid] == nil { names[tgid] = ProcFS.comm(of: tgid) }
         let exitedPids = Set(targets.filter(\.hasExited).map(\.pid) + tgids.filter { t in !targets.contains { $0.pid == t } })
@@ -351,6 +361,10 @@ public final class TraceSession {
     }
 
     // MARK: - Internals
+
+    /// For `liveRecords` (Targets.swift): the dump iterator while tracing, and the exit records so far.
+    func runLiveDump() throws -> [ThreadRecord] { try runIterator(SWOFFCPU_ITER_DUMP) }
+    var exitRecords: [ThreadRecord] { sink.records }
 
     private func runIterator(_ id: swoffcpu_iter_id) throws -> [ThreadRecord] {
         guard let skel else { return [] }

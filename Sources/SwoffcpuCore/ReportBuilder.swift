@@ -162,7 +162,7 @@ extension ReportBuilder {
                 }
                 if t.startNs > t.endNs || t.startNs < report.windowStartNs || t.endNs > report.windowEndNs {
                     problems.append(.outsideWindow(tid: t.tid, startNs: t.startNs, endNs: t.endNs))
-                } else if !t.exited && t.endNs != report.windowEndNs {
+                } else if !t.exited && !t.left && t.endNs != report.windowEndNs {
                     problems.append(.liveThreadEndsEarly(tid: t.tid, startNs: t.startNs, endNs: t.endNs))
                 }
                 let (total, overflow) = t.times.sumReportingOverflow

@@ -41,6 +41,10 @@ public struct ThreadRecord: Equatable, Sendable {
     /// it could be read. Filled in by the resolve stage (PythonGIL).
     public var gilWaitNs: UInt64 = 0
     public var pythonName: String? = nil
+    /// --cgroup: moved into the traced cgroup during the window (`startNs` is the move), or
+    /// out of it (`endNs` is the move: not traced after it, like an exit).
+    public var joined = false
+    public var left = false
 
     public init(tid: Int32, tgid: Int32, comm: String, startNs: UInt64, endNs: UInt64,
                 times: StateTimes, switches: UInt64 = 0, wakeups: UInt64 = 0,

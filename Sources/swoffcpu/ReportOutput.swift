@@ -16,6 +16,10 @@ struct ReportOutput: Sendable {
     var textToStderr = false
     var timeline = TimelineOutput(options: TimelineOptions())
     var profile = ProfileOptions()
+    /// -a: the top processes and threads by these states instead of the per-process table.
+    var topStates: [SortState]? = nil
+    /// --interval with --json -: the report as one line (after the interval lines).
+    var jsonLine = false
 
     /// Every output file, checked as it will be written (a regular file or none, in a directory
     /// where a temporary file can be created).
@@ -70,7 +74,9 @@ struct ReportOutput: Sendable {
     /// stream on stdout, they go to stderr.
     private func renderText(_ report: TraceReport, _ symbolized: SymbolizedStacks, _ lockReport: LockReport?,
                             _ targetDescription: String, color: Bool, unwindNote: String? = nil, extra: String = "") -> String {
-        var text = locks.locks ? "" : BreakdownTable(color: color, maxThreadsPerProcess: output.maxThreadRows,
+        var text = locks.locks ? "" : topStates.map {
+            TopTable(top: stacks.top).render(report, sorts: $0, title: "swoffcpu: \(DurationFormat.format(ns: report.windowNs)) window; target: \(targetDescription)")
+        } ?? BreakdownTable(color: color, maxThreadsPerProcess: output.maxThreadRows,
                                   target: targetDescription, groupShortLived: output.threads != .all).render(report)
         if !locks.locks, let data = report.stacks {
             let listing = Log.timed("report: top stacks") {
@@ -101,7 +107,14 @@ struct ReportOutput: Sendable {
         try Log.timed("report: JSON written") {
             var json = ReportJSON(trace: trace)
             for m in timeline.jsonMembers(trace, names: names).members { json.extraMembers[m.key] = m.value }
-            try AtomicFile.write(to: path) { write in try json.write(to: write) }
+            if jsonLine { json.extraMembers["type"] = .string("report") } // the last line of the live stream
+            try AtomicFile.write(to: path) { write in
+                guard jsonLine else { return try json.write(to: write) }
+                // One line: the stack sections break lines between elements even when not pretty;
+                // a raw newline is never inside a JSON string (escaped), so dropping them is safe.
+                try json.write(pretty: false) { bytes in try write(bytes.filter { $0 != UInt8(ascii: "\n") }) }
+                try write([UInt8(ascii: "\n")])
+            }
         }
     }
 

@@ -52,13 +52,17 @@ struct Swoffcpu: ParsableCommand {
     @OptionGroup(title: "Python") var python: PythonOptions
     @OptionGroup(title: "Timeline, waits, critical path") var timeline: TimelineOptions
     @OptionGroup(title: "Profiles") var profile: ProfileOptions
+    @OptionGroup(title: "Live view") var live: LiveOptions
 
     @Flag(name: .shortAndLong, help: "Print libbpf's and the BPF verifier's messages to stderr.")
     var verbose = false
 
     func validate() throws {
-        if target.pidLists.isEmpty && target.tidLists.isEmpty && launch.command.isEmpty {
-            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID), or a command after '--'")
+        if target.pidLists.isEmpty && target.tidLists.isEmpty && !target.service.given && launch.command.isEmpty {
+            throw ValidationError("give the processes to trace with -p PID (or threads with -t TID, a cgroup with --cgroup PATH, every task with -a), or a command after '--'")
+        }
+        if target.service.given && !launch.command.isEmpty {
+            throw ValidationError("--cgroup and -a exclude a command after '--': give one kind of target")
         }
         if launch.follow && !target.tidLists.isEmpty {
             throw ValidationError("--follow traces whole processes: it does not go with -t")
@@ -111,9 +115,11 @@ struct Swoffcpu: ParsableCommand {
             // Before the trace, not after it: an output that cannot be written fails now.
             try output.checkPaths()
             let command = launch.command.isEmpty ? nil : try CommandLaunch(arguments: launch.command, user: user)
-            let trace = try TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
-                                        verbose: verbose, follow: launch.follow, command: command,
-                                        timeline: timeline, onCPUHz: profile.onCPUHz).run()
+            var runner = TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
+                                     verbose: verbose, follow: launch.follow, command: command,
+                                     timeline: timeline, onCPUHz: profile.onCPUHz)
+            live.configure(&runner, &output, all: target.service.all, top: stacks.top) // LiveOptions.swift
+            let trace = try runner.run()
             try output.write(trace)
             // Then swoffcpu exits as the command did ($?: its code, or 128 + the signal).
             commandStatus = command?.finish()

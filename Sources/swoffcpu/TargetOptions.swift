@@ -14,6 +14,8 @@ struct TargetOptions: ParsableArguments {
             help: ArgumentHelp("Stop after this many seconds (default: Ctrl-C, or when every traced process has exited).", valueName: "SECONDS"))
     var duration: Double?
 
+    @OptionGroup var service: ServiceTargetOptions // --cgroup, -a
+
     var pids: [Int32] { (try? Self.parseIDs(pidLists)) ?? [] }
     var tids: [Int32] { (try? Self.parseIDs(tidLists)) ?? [] }
 
@@ -36,7 +38,10 @@ struct TargetOptions: ParsableArguments {
     func validate() throws {
         _ = try Self.parseIDs(pidLists)
         _ = try Self.parseIDs(tidLists)
-        // That there is a target at all (-p, -t or a command) is checked by Swoffcpu.validate.
+        // That there is a target at all (-p, -t, --cgroup, -a or a command) is checked by Swoffcpu.validate.
+        if service.given && !(pidLists.isEmpty && tidLists.isEmpty) {
+            throw ValidationError("-p and -t exclude --cgroup and -a: give one kind of target")
+        }
         if let duration, !(duration > 0 && duration.isFinite) {
             throw ValidationError("--duration must be a positive number of seconds, not \(duration)")
         }

@@ -18,6 +18,8 @@ struct TraceRunner {
     var command: CommandLaunch? = nil
     var timeline = TimelineOptions()
     var onCPUHz: UInt32? = nil
+    /// --interval (LiveView.swift).
+    var live: LiveView? = nil
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -38,6 +40,7 @@ struct TraceRunner {
         options.timeline = timeline.enabled
         options.timelineLimit = timeline.timelineLimit
         options.onCPUHz = onCPUHz
+        options.target = try target.service.traceTarget() // --cgroup, -a
         // Symbols are taken while the targets live (a target that exits keeps its names),
         // before the window starts so that the work does not disturb what is measured.
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
@@ -74,16 +77,20 @@ struct TraceRunner {
         }
         // The held command too: its wait before the exec is swoffcpu's code (its exec event
         // snapshots the new image; the stacks from before it are named from this one).
-        for pid in session.tgids where !snapshotted.contains(pid) { resolver?.snapshot(pid: pid) }
+        // --cgroup: its processes now; -a: none before (symbols taken at the end, ServiceTargets).
+        for pid in ServiceTargets.snapshotPids(session) where !snapshotted.contains(pid) { resolver?.snapshot(pid: pid) }
         for t in pythons.targets { resolver?.python[t.pid] = PythonCode(target: t) }
         var follower = ProcessFollower(targets: session.tgids, command: command)
         try session.start()
+        live?.begin(windowStartNs: session.windowStartNs)
         // Traced and seeded: the command may run now (its exec is its first event).
         try command?.release()
         Log.logger.debug("tracing pids \(session.tgids): \(session.stats().seededThreads) threads seeded; stack maps \(session.mapSizes.stacks) stacks, \(session.mapSizes.stackTime) stack-time entries")
-        // Not with a command: the terminal is the command's.
-        let status = StatusLine(enabled: Terminal.stderrIsTerminal && command == nil, processes: session.tgids.count)
+        // Not with a command (the terminal is the command's), nor under the live view.
+        let status = StatusLine(enabled: Terminal.stderrIsTerminal && command == nil && live == nil,
+                                processes: session.tgids.count)
         var statusShownNs: UInt64 = 0
+        var followSeen = 0
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
@@ -116,7 +123,7 @@ struct TraceRunner {
                 Diagnostics.write("swoffcpu: pid \(t.pid)\(name) exited \(DurationFormat.format(ns: now - startNs)) into the trace\n")
             }
             follower.consume(session.processEvents(), resolver: &resolver)
-            if exited.count == session.targets.count && !options.processEvents {
+            if exited.count == session.targets.count && !session.targets.isEmpty && !options.processEvents {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
                 break
@@ -146,18 +153,25 @@ struct TraceRunner {
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
-            unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now)
+            // Processes born or exec'ed (--follow, a command) get their unwind tables at once.
+            let seen = follower.births + follower.execs
+            unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now,
+                                   followed: follower.alive, force: seen != followSeen)
+            followSeen = seen
             if now - statusShownNs >= 100_000_000 { // 10 a second at most, however often the loop runs
                 status.update(elapsedNs: now - startNs, stats: session.stats())
                 statusShownNs = now
             }
+            live?.tick(session, now: now)
             // Following: often, so that a short-lived process's symbols are taken while it lives.
             let period: UInt64 = options.processEvents ? 10_000_000 : 100_000_000
-            Clock.nap(ns: min(period, deadlineNs.map { $0 - now } ?? .max)) // a stop signal cuts it short
+            Clock.nap(ns: min(period, deadlineNs.map { $0 - now } ?? .max, // a stop signal cuts it short
+                              live?.untilNextNs(Clock.monotonicNs()) ?? .max))
         }
         status.clear()
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
         var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop(at: endAt) }
+        live?.finish(report)
         follower.consume(session.processEvents(), resolver: &resolver)
         if options.processEvents {
             follower.apply(to: &report, commandStatus: command?.status, commandPid: command?.pid)
@@ -173,6 +187,7 @@ struct TraceRunner {
             Log.timed("stop: process snapshots taken again") {
                 // Not a PID reused meanwhile by another process: its maps are not the target's.
                 for t in session.targets where !t.hasExited { resolver.snapshot(pid: t.pid) }
+                for pid in ServiceTargets.laterPids(report, session) { resolver.snapshot(pid: pid) } // --cgroup, -a
             }
             let py = session.pythonCounts()
             if !pythons.targets.isEmpty {
@@ -200,6 +215,7 @@ struct TraceRunner {
             trace.targetDescription = "\(line) (pid \(command.pid))"
                 + (others > 0 ? " + \(others) process\(others == 1 ? "" : "es")" : "")
         }
+        if let what = ServiceTargets.description(session, report) { trace.targetDescription = what } // --cgroup, -a
         return trace
     }
 }

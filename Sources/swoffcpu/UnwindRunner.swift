@@ -45,30 +45,35 @@ final class UnwindRunner {
     /// loop calls this every 100 ms): a target whose executable mappings changed (a library
     /// dlopen'ed) gets a new snapshot and its new modules' tables. Stacks through code mapped
     /// since the last check end in a `[truncated: no mapping]` frame (counted), never a wrong caller.
-    func refreshIfNeeded(session: TraceSession, resolver: inout StackResolver?, nowNs: UInt64) {
+    /// `followed`: processes born or exec'ed since the trace began (--follow, a command), whose
+    /// tables are given at once when `force` (a birth or an exec was just seen).
+    func refreshIfNeeded(session: TraceSession, resolver: inout StackResolver?, nowNs: UInt64,
+                         followed: Set<Int32> = [], force: Bool = false) {
         guard mode != .fp, session.unwindRows != nil else { return }
         // At once when the kernel met pcs in no known mapping (new code running), else once a second.
         let unknown = session.unwindCounts()?.stops.dropFirst().first ?? 0
-        guard unknown != lastUnknown || nowNs - lastCheckNs >= 1_000_000_000 else { return }
+        guard force || unknown != lastUnknown || nowNs - lastCheckNs >= 1_000_000_000 else { return }
         lastUnknown = unknown
         lastCheckNs = nowNs
-        for t in session.targets where !t.hasExited {
-            guard let now = Self.executableMappings(pid: t.pid), now != known[t.pid] else { continue }
-            resolver?.snapshot(pid: t.pid)
+        var pids = session.targets.filter { !$0.hasExited }.map(\.pid)
+        pids += followed.subtracting(pids).sorted()
+        for pid in pids {
+            guard let now = Self.executableMappings(pid: pid), now != known[pid] else { continue }
+            resolver?.snapshot(pid: pid)
             guard let resolver else { continue }
             let before = tables.rows.count
-            guard let m = resolver.unwindMappings(pid: t.pid, tables: tables) else { continue }
+            guard let m = resolver.unwindMappings(pid: pid, tables: tables) else { continue }
             // The kernel's array holds the tables in the order built: append the new ones.
             let added = Array(tables.rows[before...])
             if !added.isEmpty, session.appendUnwindRows(added) == nil {
-                Log.logger.warning("unwind tables: no room for \(added.count) more rows; stacks through pid \(t.pid)'s new libraries end in [truncated: …]")
+                Log.logger.warning("unwind tables: no room for \(added.count) more rows; stacks through pid \(pid)'s new libraries end in [truncated: …]")
                 continue
             }
             do {
-                try session.setUnwindMappings(tgid: t.pid, m.map(Self.entry))
-                known[t.pid] = Self.identity(m)
+                try session.setUnwindMappings(tgid: pid, m.map(Self.entry))
+                known[pid] = Self.identity(m)
                 refreshes += 1
-                Log.logger.info("unwind tables: pid \(t.pid) mapped new code; \(added.count) rows added")
+                Log.logger.info("unwind tables: pid \(pid) mapped new code; \(added.count) rows added")
             } catch {
                 Log.logger.warning("unwind tables: \(error)")
             }

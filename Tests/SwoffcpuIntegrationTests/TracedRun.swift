@@ -60,7 +60,7 @@ struct TracedRun {
     /// `tick(elapsed seconds)` and every 100 ms poll(), schedstat, stop().
     /// `probe` runs at each schedstat reading (for other ground truth).
     static func trace(_ label: String, _ workloads: [Workload], tids: [Int32] = [], seconds: Double = 1.8,
-                      wakeupHook: Bool = false,
+                      wakeupHook: Bool = false, target: TraceTarget = .pids,
                       tick: (Double) -> Void = { _ in },
                       probe: (Phase) -> Void = { _ in }) throws -> TracedRun {
         let named = workloads.flatMap { w in w.tids.map { (pid: w.pid, name: $0.key, tid: $0.value) } }
@@ -92,8 +92,9 @@ struct TracedRun {
             }
         }
 
-        var options = TraceOptions(pids: workloads.map(\.pid), tids: tids)
+        var options = TraceOptions(pids: target == .pids ? workloads.map(\.pid) : [], tids: tids)
         options.wakeupHook = wakeupHook
+        options.target = target
         let session = try TraceSession(options: options)
         let preStart = read(.preStart)
         probe(.preStart)

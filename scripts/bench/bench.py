@@ -337,6 +337,9 @@ def fmt_exit(code):
 # Modes run again with --compare's binary: key suffix and label suffix.
 COMPARED = "@compared"
 COMPARED_MODES = ("nostacks", "default", "allstacks", "other")
+# The overhead modes run (--modes): "untraced" always.
+DEFAULT_MODES = ("untraced", "nostacks", "default", "allstacks", "offcputime", "other")
+MODES = None
 
 
 def overhead_modes(sw, other_pid, compare=None):
@@ -377,7 +380,12 @@ def overhead_modes(sw, other_pid, compare=None):
          0, None, "anchor for --timeline"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
          SWOFFCPU_LINKS, 1.05, "≤ 1.05×"),
+        # -a: every task of the machine has a record (docs/live.md); not run unless --modes names them.
+        ("all", "`swoffcpu -a` (every task, sampled stacks)", lambda pid: [sw, "-a"], SWOFFCPU_LINKS, None, "—"),
+        ("allnostacks", "`swoffcpu -a --no-stacks`", lambda pid: [sw, "-a", "--no-stacks"],
+         SWOFFCPU_LINKS, None, "—"),
     ]
+    modes = [m for m in modes if m[0] in (MODES or DEFAULT_MODES)]
     if compare:
         def swap(argv_for):
             return lambda pid: [compare if a == sw else a for a in argv_for(pid)]
@@ -488,6 +496,19 @@ def overhead_table(modes, res, rounds):
         lines.append(f"| {label} | {med:.3f} | {ratio:.2f}× | {added:+.3f} | {goal_text} | {met} | {pr} | {rmin} "
                      f"| {spread} | {ex} |")
     return "\n".join(lines), verdicts
+
+
+def all_vs_default(res):
+    """-a against the default -p mode of the same rounds (docs/performance.md, "Cost of -a")."""
+    lines = []
+    for key in ("all", "allnostacks"):
+        base = "default" if key == "all" else "nostacks"
+        if key in res and base in res and res[key]["us"] and res[base]["us"]:
+            med = statistics.median(res[key]["us"]) / statistics.median(res[base]["us"])
+            paired = paired_ratios(res[key], res[base])
+            lines.append(f"- `{key}` against `{base}` (same rounds): ratio of medians {med:.2f}×, median of "
+                         f"per-round ratios {statistics.median(paired):.2f}×" if paired else "")
+    return (["-a against -p:", ""] + lines + [""]) if lines else []
 
 
 def paired_ratios(a, b):
@@ -855,10 +876,15 @@ def main():
     ap.add_argument("--compare", metavar="BINARY",
                     help="a second swoffcpu (e.g. the previous commit's build): its modes run in the same "
                          "alternating rounds and BPF-cost runs, reported next to this build's")
+    ap.add_argument("--modes", help="comma-separated overhead modes to run (default: untraced,nostacks,default,"
+                    "allstacks,offcputime,other; also all,allnostacks: swoffcpu -a)")
     ap.add_argument("--build-retries", type=int, default=2)
     ap.add_argument("--out", help="markdown file to write (default out/bench-DATE.md)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (tracer outputs, JSON)")
     args = ap.parse_args()
+    if args.modes:
+        global MODES
+        MODES = ("untraced",) + tuple(filter(None, args.modes.split(",")))
     q = args.quick
     args.rounds = args.rounds or (2 if q else 11)
     args.loops = args.loops or (50000 if q else 150000)
@@ -913,6 +939,7 @@ def main():
             doc += [f"Other people's BPF programs on `sched_switch` (not this benchmark's) were attached at the "
                     f"start of {busy} of {len(fr)} runs" + (f" (up to {max(fr)} at once): they run at every switch "
                     "of the machine, the untraced runs included." if busy else "."), ""]
+            doc += all_vs_default(overhead_res)
             errs = [f"- {k}: {e}" for k, v in overhead_res.items() for e in v["errors"]]
             if errs:
                 doc += ["Failures:", ""] + errs + [""]

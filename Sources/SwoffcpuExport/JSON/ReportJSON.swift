@@ -92,6 +92,9 @@ public struct ReportJSON: Sendable {
         object["seeded"] = .bool(thread.seeded)
         object["born"] = .bool(thread.born)
         object["exited"] = .bool(thread.exited)
+        // --cgroup only, and only when true: moved into / out of the cgroup in the window.
+        if thread.joined { object["joined"] = .bool(true) }
+        if thread.left { object["left"] = .bool(true) }
         if let threadMembers {
             for member in threadMembers(thread).members { object[member.key] = member.value }
         }

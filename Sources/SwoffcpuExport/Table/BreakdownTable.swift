@@ -105,7 +105,7 @@ public struct BreakdownTable: Sendable {
                                      window: threads.reduce(UInt64(0)) { $0 &+ $1.windowNs }, dim: true))
                     continue
                 }
-                let flag = thread.exited ? "x" : thread.born ? "+" : " "
+                let flag = thread.exited ? "x" : thread.left ? "<" : thread.born ? "+" : thread.joined ? ">" : " "
                 if flag != " " { flagsUsed = true }
                 let comm = thread.comm.isEmpty ? "?" : thread.comm
                 // Linux tids have at most 7 digits (pid_max <= 2^22); a longer one takes from the comm.
@@ -143,6 +143,7 @@ public struct BreakdownTable: Sendable {
         if flagsUsed {
             lines.append("")
             lines.append("x: exited during the window   +: created during the window")
+            if anyMoved(report) { lines.append(">: moved into the cgroup during the window   <: moved out (counted up to the move)") }
             if grouped { lines.append("*: N threads of one name, each created and exited in the window (--threads all lists them)") }
         }
         let lost = lostLines(report.lost)
@@ -302,5 +303,12 @@ public struct BreakdownTable: Sendable {
     private func style(_ text: String, _ style: Style) -> String {
         guard color, !text.isEmpty else { return text }
         return "\u{1B}[\(style.rawValue)m" + text + "\u{1B}[0m"
+    }
+}
+
+extension BreakdownTable {
+    /// --cgroup: whether any thread moved in or out of the cgroup in the window.
+    func anyMoved(_ report: TraceReport) -> Bool {
+        report.processes.contains { $0.threads.contains { $0.joined || $0.left } }
     }
 }

@@ -344,6 +344,8 @@ def overhead_modes(sw, other_pid, compare=None):
          SWOFFCPU_LINKS, 1.3, "≤ 1.3×"),
         ("allstacks", "`swoffcpu -p PID --all-stacks`", lambda pid: [sw, "-p", str(pid), "--all-stacks"],
          SWOFFCPU_LINKS, None, "—"),
+        ("oncpu", "`swoffcpu -p PID --on-cpu` (49 Hz on-CPU samples)", lambda pid: [sw, "-p", str(pid), "--on-cpu"],
+         SWOFFCPU_LINKS, None, "—"),
         ("offcputime", "`offcputime -p PID` (libbpf-tools)", lambda pid: [OFFCPUTIME, "-p", str(pid)],
          OFFCPUTIME_LINKS, None, "anchor: 2.6×"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],

@@ -2,7 +2,6 @@ import Foundation
 @testable import SwoffcpuExport
 import SwoffcpuCore
 import SwoffcpuResolve
-import SwoffcpuSymbolizer
 import SwoffcpuTestSupport
 import Testing
 
@@ -26,9 +25,9 @@ import Testing
         ])
         // Addresses of the first user stack: main's in the executable, the others in libc.
         let user = stacks.samples[0].userStack
-        let exe = AddressMapping(start: 0x5500_0000, end: 0x5500_8000, fileOffset: 0x1000, path: "/usr/bin/app",
+        let exe = StackSites.Mapping(start: 0x5500_0000, end: 0x5500_8000, fileOffset: 0x1000, path: "/usr/bin/app",
                                  buildID: "abcdef")
-        let libc = AddressMapping(start: 0x7f00_0000, end: 0x7f10_0000, fileOffset: 0, path: "/lib/libc.so.6",
+        let libc = StackSites.Mapping(start: 0x7f00_0000, end: 0x7f10_0000, fileOffset: 0, path: "/lib/libc.so.6",
                                   buildID: "0123")
         let l = stacks.sites.index(of: libc), e = stacks.sites.index(of: exe)
         stacks.sites.set(user, [.init(address: 0x7f00_1234, mapping: l), .init(address: 0x5500_0100, mapping: e),

@@ -233,7 +233,7 @@ public struct FlamegraphWriter: Sendable {
                           "\(state.name) \(time(frame.value)) (\(DurationFormat.percent(frame.value, of: layout.total)))",
                           state.name))
         }
-        if layout.frames.contains(where: { $0.name.hasSuffix(FoldedWriter.kernelSuffix) }) {
+        if differential == nil, layout.frames.contains(where: { $0.name.hasSuffix(FoldedWriter.kernelSuffix) }) {
             items.append((FlamegraphPalette.color(name: "kernel", family: .sleep, kernel: true), "pale: kernel (_[k])", nil))
         }
         if layout.stats.mergedGroups > 0 || layout.stats.hiddenFrames > 0 {

@@ -8,6 +8,9 @@ import SwoffcpuSymbolizer
 /// A stack id stands for a sequence of names: two walks with different addresses that name
 /// the same functions share an id, and keep the sites of the first one symbolized.
 public struct StackSites: Sendable {
+    /// A mapping of a traced process (the symbolizer's `AddressMapping`), for the exporters.
+    public typealias Mapping = AddressMapping
+
     public struct Site: Hashable, Sendable {
         /// The instruction address; for a caller's frame, the return address minus one (inside
         /// the call instruction, where a symbolizer finds the caller's line).

@@ -2,7 +2,6 @@ import Foundation
 @testable import SwoffcpuExport
 import SwoffcpuCore
 import SwoffcpuResolve
-import SwoffcpuSymbolizer
 import SwoffcpuTestSupport
 import Testing
 
@@ -26,9 +25,9 @@ import Testing
         ])
         // Addresses of the first user stack: main's in the executable, the others in libc.
         let user = stacks.samples[0].userStack
-        let exe = AddressMapping(start: 0x5500_0000, end: 0x5500_8000, fileOffset: 0x1000, path: "/usr/bin/app",
+        let exe = StackSites.Mapping(start: 0x5500_0000, end: 0x5500_8000, fileOffset: 0x1000, path: "/usr/bin/app",
                                  buildID: "abcdef")
-        let libc = AddressMapping(start: 0x7f00_0000, end: 0x7f10_0000, fileOffset: 0, path: "/lib/libc.so.6",
+        let libc = StackSites.Mapping(start: 0x7f00_0000, end: 0x7f10_0000, fileOffset: 0, path: "/lib/libc.so.6",
                                   buildID: "0123")
         let l = stacks.sites.index(of: libc), e = stacks.sites.index(of: exe)
         stacks.sites.set(user, [.init(address: 0x7f00_1234, mapping: l), .init(address: 0x5500_0100, mapping: e),
@@ -129,5 +128,57 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let read = try DiffInput.read(path: path, unit: .microseconds)
         #expect(read.count == 1 && read[0].frames == ["blocked", "main", "pthread_mutex_lock", "__schedule_[k]"] && read[0].ns == 7)
+    }
+}
+
+/// The new views at scale: the differential flamegraph of 10,000 random stacks a side stays a
+/// small, valid, self-contained file; the pprof profile of 100,000 samples is written.
+@Suite struct DiffScaleTests {
+    static func randomStacks(_ count: Int, seed: UInt64) -> [(frames: [String], ns: Double)] {
+        var generator = TestRNG(seed: seed)
+        let vocabulary = (0..<600).map { "module\($0 % 13)::function_\($0)(arg: Int)" }
+        return (0..<count).map { _ in
+            var frames = [ThreadState.allCases.randomElement(using: &generator)!.name]
+            for _ in 0..<Int.random(in: 3...28, using: &generator) {
+                let u = Double.random(in: 0..<1, using: &generator)
+                frames.append(vocabulary[Int(u * u * u * u * Double(vocabulary.count))])
+            }
+            return (frames, Double(UInt64.random(in: 1...2_000_000, using: &generator)) * 1000)
+        }
+    }
+
+    /// Checks a 10,000-stack diff: valid XML, no external reference, under 3 MB, thin frames
+    /// merged, the root as wide as the after total.
+    @Test func tenThousandStacksDiff() {
+        let before = Self.randomStacks(10_000, seed: 7), after = Self.randomStacks(10_000, seed: 8)
+        let diff = StackDiff(before: before, after: after, normalize: false)
+        let svg = DiffFlamegraph().render(diff)
+        #expect(svg.utf8.count < 3_000_000, "\(svg.utf8.count) bytes")
+        #expect(!svg.contains("href=") && !svg.contains("http://www.w3.org/1999/xlink"), "self-contained")
+        let parsed = ParsedFlamegraph(svg)
+        #expect(parsed.isValid)
+        let total = after.reduce(0.0) { $0 + $1.ns }
+        #expect(parsed.rootAttributes["data-total"].flatMap(Double.init).map { abs($0 - total) <= 10_000 } == true)
+        #expect(parsed.frames.contains { $0.merged != nil }, "thin frames merged")
+        #expect(diff.mostChanged(10).count == 10)
+    }
+
+    /// Checks that 100,000 samples make a profile whose sums are the input's.
+    @Test func hundredThousandSamplesProfile() throws {
+        var generator = TestRNG(seed: 3)
+        var samples: [StackSample] = []
+        var blocked: Int64 = 0
+        for i in 0..<100_000 {
+            let ns = UInt64.random(in: 1...1_000_000, using: &generator)
+            samples.append(StackSample(state: .blocked, comm: "t\(i % 50)", tid: Int32(100 + i % 50),
+                                       userFrames: ["f\(i % 997)", "g\(i % 89)", "main"], kernelFrames: ["__schedule"], valueNs: ns))
+            blocked += Int64(ns)
+        }
+        let trace = ResolvedTrace(report: TraceReport(windowStartNs: 0, windowEndNs: 1, processes: [], lost: LostCounts()),
+                                  stacks: SymbolizedStacks(samples))
+        let profile = PprofWriter().profile(trace)
+        #expect(profile.sample.count == 100_000)
+        #expect(profile.sample.reduce(Int64(0)) { $0 + $1.value[3] } == blocked)
+        #expect(try PprofWriter().data(trace).count > 0)
     }
 }

@@ -54,7 +54,7 @@ extension IntegrationTests {
             defer { w.stop() }
             let dir = try tempDir("oncpu")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let code = try runQuiet(["-p", "\(w.pid)", "-d", "1.5", "--on-cpu", "--folded-thread",
+            let code = try runQuiet(["-p", "\(w.pid)", "-d", "2", "--on-cpu", "--folded-thread",
                                      "--folded", dir + "/f.folded", "--flamegraph", dir + "/f.svg", "--json", dir + "/r.json"])
             #expect(code == 0)
             let tid = try #require(w.tids["mtx0"])

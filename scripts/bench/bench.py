@@ -356,6 +356,8 @@ def overhead_modes(sw, other_pid, compare=None):
          SWOFFCPU_LINKS, 1.3, "≤ 1.3×"),
         ("allstacks", "`swoffcpu -p PID --all-stacks`", lambda pid: [sw, "-p", str(pid), "--all-stacks"],
          SWOFFCPU_LINKS, None, "—"),
+        ("oncpu", "`swoffcpu -p PID --on-cpu` (49 Hz on-CPU samples)", lambda pid: [sw, "-p", str(pid), "--on-cpu"],
+         SWOFFCPU_LINKS, None, "—"),
     ]
     if UNWIND_MODES:
         # The unwinders side by side (docs/unwinding.md): the default is --unwind auto.

@@ -94,6 +94,7 @@ public enum DiffInputError: Error, CustomStringConvertible, Sendable {
 public enum DiffInput {
     public static func read(path: String, unit: FoldedTimeUnit) throws(DiffInputError) -> [(frames: [String], ns: Double)] {
         let data: Data
+        guard FileManager.default.fileExists(atPath: path) else { throw .unreadable(path: path, reason: "no such file") }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
         }

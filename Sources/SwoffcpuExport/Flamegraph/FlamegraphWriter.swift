@@ -235,7 +235,7 @@ public struct FlamegraphWriter: Sendable {
                           "\(state.name) \(time(frame.value)) (\(DurationFormat.percent(frame.value, of: layout.total)))",
                           state.name))
         }
-        if layout.frames.contains(where: { $0.name.hasSuffix(FoldedWriter.kernelSuffix) }) {
+        if differential == nil, layout.frames.contains(where: { $0.name.hasSuffix(FoldedWriter.kernelSuffix) }) {
             items.append((FlamegraphPalette.color(name: "kernel", family: .sleep, kernel: true), "pale: kernel (_[k])", nil))
         }
         let gil = layout.frames.filter { $0.name == FlamegraphPalette.gilFrame }.reduce(UInt64(0)) { $0 + $1.value }

@@ -1,7 +1,6 @@
 import Foundation
 import SwoffcpuCore
 import SwoffcpuResolve
-import SwoffcpuSymbolizer
 import SwoffcpuSystem
 
 /// Writes the stacks of a trace as a pprof profile (`profile.proto`, gzip-compressed): what
@@ -46,11 +45,7 @@ public struct PprofWriter: Sendable {
 
     /// The wall-clock time (ns since the epoch) of a CLOCK_MONOTONIC instant of this boot.
     public static func epochNanos(ofMonotonic ns: UInt64) -> Int64 {
-        var real = timespec(), mono = timespec()
-        clock_gettime(CLOCK_REALTIME, &real)
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        let realNs = Int64(real.tv_sec) * 1_000_000_000 + Int64(real.tv_nsec)
-        let monoNs = Int64(mono.tv_sec) * 1_000_000_000 + Int64(mono.tv_nsec)
+        let realNs = Int64(clamping: Clock.realtimeNs()), monoNs = Int64(clamping: Clock.monotonicNs())
         return realNs - (monoNs - Int64(clamping: ns))
     }
 

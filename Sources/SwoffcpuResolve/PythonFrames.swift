@@ -175,6 +175,85 @@ public final class PythonCode: @unchecked Sendable {
         return info
     }
 
+    private func u8(_ address: UInt64) -> UInt8? { read(address, 1)?.first }
+
+    /// The interpreter's names of its threads, by native thread id (3.11–3.13): for each thread
+    /// state of the main interpreter, the `Thread` object is `self` of its `Thread._bootstrap`
+    /// frame, and its name the `_name` attribute (instance values through the type's cached
+    /// keys, or its dict). The main thread is threading's `MainThread`.
+    public func threadNames() -> [Int32: String] {
+        let l = target.layout, minor = target.version.minor
+        guard (11...13).contains(minor), l.tstateNativeThreadId != 0xffff, l.frameLocalsplus != 0xffff,
+              let interp = u64(target.runtime + UInt64(l.runtimeInterpretersHead)), interp != 0,
+              var t = u64(interp + UInt64(l.interpThreadsHead)) else { return [:] }
+        var out: [Int32: String] = [target.pid: "MainThread"]
+        var seen = Set<UInt64>()
+        while t != 0, seen.insert(t).inserted, seen.count <= 4096 {
+            defer { t = u64(t + UInt64(l.tstateNext)) ?? 0 }
+            guard let tid = u64(t + UInt64(l.tstateNativeThreadId)), tid != 0, tid < UInt64(Int32.max),
+                  let first = u64(t + UInt64(l.tstateFrame)), first != 0,
+                  // 3.13: tstate->current_frame; 3.11, 3.12: tstate->cframe->current_frame.
+                  var frame = l.cframeCurrentFrame == 0xffff ? first : u64(first + UInt64(l.cframeCurrentFrame))
+            else { continue }
+            var depth = 0
+            while frame != 0, depth < 256 {
+                depth += 1
+                if let code = u64(frame + UInt64(l.frameCode)), code != 0,
+                   let qualname = u64(code + UInt64(l.codeQualname)).flatMap(string), qualname == "Thread._bootstrap",
+                   let me = u64(frame + UInt64(l.frameLocalsplus)), me != 0,
+                   let nameObject = attribute(me, "_name"), let name = string(nameObject) {
+                    out[Int32(tid)] = name
+                    break
+                }
+                frame = u64(frame + UInt64(l.framePrevious)) ?? 0
+            }
+        }
+        return out
+    }
+
+    /// An instance attribute of a heap-type object (3.11, 3.12 managed dicts, 3.13 inline values).
+    private func attribute(_ object: UInt64, _ name: String) -> UInt64? {
+        let l = target.layout
+        guard object > 32, let type = u64(object + 8) else { return nil }
+        var values: UInt64 = 0, dict: UInt64 = 0
+        if target.version.minor == 11 {
+            values = u64(object - 32) ?? 0
+            dict = u64(object - 24) ?? 0
+        } else if target.version.minor >= 13 {
+            // Inline values right after the object header (capacity, size, embedded, valid,
+            // then the values), unless a dict took over (managed dict pointer before it).
+            dict = u64(object - 24) ?? 0
+            if dict == 0, let valid = u8(object + 16 + 3), valid != 0 { values = object + 24 }
+        } else {
+            let dorv = u64(object - 24) ?? 0
+            if dorv & 1 != 0 { values = dorv &+ 1 } else { dict = dorv }
+        }
+        if values != 0, let keys = u64(type + UInt64(l.typeCachedKeys)), let (i, _) = keyIndex(keys, name) {
+            return u64(values + UInt64(8 * i))
+        }
+        if dict != 0, let keys = u64(dict + UInt64(l.dictKeys)), let (i, entryValue) = keyIndex(keys, name) {
+            let dictValues = u64(dict + UInt64(l.dictValues)) ?? 0
+            return dictValues != 0 ? u64(dictValues + UInt64(8 * i)) : entryValue
+        }
+        return nil
+    }
+
+    /// The entry index of a `str` key in a dict keys object, and the entry's own value.
+    private func keyIndex(_ keys: UInt64, _ name: String) -> (Int, UInt64?)? {
+        let l = target.layout
+        guard keys != 0, let log2 = u8(keys + UInt64(l.keysLog2IndexBytes)), log2 < 32,
+              let kind = u8(keys + UInt64(l.keysKind)), let n = u64(keys + UInt64(l.keysNentries)) else { return nil }
+        let entries = keys + UInt64(l.keysIndices) + (UInt64(1) << UInt64(log2))
+        let general = kind == 0 // DICT_KEYS_GENERAL: hash, key, value; else key, value
+        let size: UInt64 = general ? 24 : 16, keyOffset: UInt64 = general ? 8 : 0
+        for i in 0..<Int(min(n, 256)) {
+            let e = entries + UInt64(i) * size
+            guard let key = u64(e + keyOffset), key != 0, string(key) == name else { continue }
+            return (i, u64(e + keyOffset + 8))
+        }
+        return nil
+    }
+
     /// `module.function (file.py:line)`; the module is the file's name without `.py`.
     public func name(_ frame: PythonRawFrame) -> String {
         guard let info = info(frame.code) else { return "[python: code 0x\(String(frame.code, radix: 16)) unreadable]" }

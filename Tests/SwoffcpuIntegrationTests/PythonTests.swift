@@ -131,6 +131,12 @@ extension IntegrationTests {
                 l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("[stack") }
             }
             #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
+            // Thread names from the interpreter (3.11–3.13): threading.Thread.name of each worker.
+            if !python.contains("3.10") {
+                let processes = f.json["processes"] as? [[String: Any]] ?? []
+                let names = processes.flatMap { ($0["threads"] as? [[String: Any]]) ?? [] }.compactMap { $0["python_name"] as? String }
+                #expect(Set(names) == ["MainThread", "lock-0", "lock-1", "lock-2"], "\(label): python names \(names)")
+            }
             // The main thread, waiting since before the trace (its stack from the seed walk).
             expectShare(f, label, state: "sleep", anchor: "py_waits.main", ["py_waits.<module> (", "py_waits.main ("],
                         minimumUs: 1_000_000)

@@ -15,7 +15,8 @@ public enum PythonFrames {
             if let why { notes.append("pid \(pid): \(why): native frames only") }
             guard let location else { continue }
             let version = PythonVersion(hex: location.versionHex)
-            guard let layout = PythonLayout.known[location.versionHex] else {
+            guard let layout = PythonLayout.known[location.versionHex]
+                    ?? layoutFromDebugOffsets(pid: pid, runtime: location.runtime, hex: location.versionHex) else {
                 notes.append("pid \(pid): Python \(version) (\(location.module)) has no known layout "
                              + "(scripts/python/offsets.sh): native frames only")
                 continue
@@ -24,6 +25,67 @@ public enum PythonFrames {
                                         module: location.module))
         }
         return (targets, notes)
+    }
+
+    /// 3.13's `_Py_DebugOffsets`, which the interpreter publishes at the start of `_PyRuntime`
+    /// for debuggers (cookie `xdebugpy`, then its version): the layout of a 3.13.x that has no
+    /// table entry. Those offsets it publishes are taken from the process; the few it does not
+    /// (compact `str` header size, the GIL struct's size, the C-stack owner value, dict keys
+    /// internals for thread names) from the 3.13 layout in the table. The offsets of the
+    /// struct's own fields are 3.13's (`offsetof(_Py_DebugOffsets, …)` from its header). Not for
+    /// free-threaded builds (`free_threaded` set): their objects differ.
+    public static func layoutFromDebugOffsets(pid: Int32, runtime: UInt64, hex: UInt32) -> PythonLayout? {
+        guard hex >> 16 == 0x030d,
+              var layout = PythonLayout.known.first(where: { $0.key >> 16 == 0x030d })?.value,
+              let raw = PythonProbe.read(pid: pid, address: runtime, count: 584),
+              raw.prefix(8).elementsEqual("xdebugpy".utf8) else { return nil }
+        func u(_ o: Int) -> UInt64 { raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: o, as: UInt64.self) } }
+        func u16(_ o: Int) -> UInt16? { let v = u(o); return v < 0xffff ? UInt16(v) : nil }
+        guard u(8) == UInt64(hex), u(16) == 0,
+              let interpretersHead = u16(40), let threadsHead = u16(72), let next = u16(168),
+              let currentFrame = u16(184), let threadID = u16(192), let nativeID = u16(200),
+              let previous = u16(232), let executable = u16(240), let instr = u16(248), let localsplus = u16(256),
+              let owner = u16(264), let filename = u16(280), let name = u16(288), let qualname = u16(296),
+              let linetable = u16(304), let firstlineno = u16(312), let adaptive = u16(344),
+              let maKeys = u16(456), let maValues = u16(464), let bytesSize = u16(520), let bytesData = u16(528),
+              let state = u16(544), let length = u16(552), let asciiSize = u16(560) else { return nil }
+        // The main interpreter: the last of the list (the oldest); its GIL at gil_runtime_state.
+        let interpNext = u(64), gilInInterp = u(120)
+        guard var interp = PythonProbe.read(pid: pid, address: runtime + UInt64(interpretersHead), count: 8)?
+                .withUnsafeBytes({ $0.loadUnaligned(as: UInt64.self) }), interp > runtime else { return nil }
+        for _ in 0..<64 {
+            guard let n = PythonProbe.read(pid: pid, address: interp + interpNext, count: 8)?
+                    .withUnsafeBytes({ $0.loadUnaligned(as: UInt64.self) }), n != 0 else { break }
+            interp = n
+        }
+        guard interp > runtime, interp - runtime + gilInInterp < UInt64(UInt32.max) else { return nil }
+        layout.runtimeInterpretersHead = interpretersHead
+        layout.interpThreadsHead = threadsHead
+        layout.tstateNext = next
+        layout.tstateThreadId = threadID
+        layout.tstateNativeThreadId = nativeID
+        layout.tstateFrame = currentFrame
+        layout.cframeCurrentFrame = 0xffff
+        layout.framePrevious = previous
+        layout.frameCode = executable
+        layout.frameInstr = instr
+        layout.frameLocalsplus = localsplus
+        layout.frameOwner = owner
+        layout.codeFilename = filename
+        layout.codeName = name
+        layout.codeQualname = qualname
+        layout.codeLinetable = linetable
+        layout.codeFirstlineno = firstlineno
+        layout.codeAdaptive = adaptive
+        layout.dictKeys = maKeys
+        layout.dictValues = maValues
+        layout.bytesSize = bytesSize
+        layout.bytesData = bytesData
+        layout.unicodeState = state
+        layout.unicodeLength = length
+        layout.unicodeAsciiData = asciiSize
+        layout.gil = UInt32(interp - runtime + gilInInterp)
+        return layout
     }
 
     /// Whether a native frame is the interpreter's evaluation loop, which each group of Python

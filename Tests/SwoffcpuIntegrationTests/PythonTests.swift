@@ -1,4 +1,6 @@
 import Foundation
+import SwoffcpuCore
+import SwoffcpuResolve
 import Testing
 
 /// The interpreters these tests run: Debian's python3 (scripts/install-deps.sh --test), and
@@ -163,6 +165,20 @@ extension IntegrationTests {
                 l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("py::") }
             }
             #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
+        }
+
+        /// 3.13's `_Py_DebugOffsets`, read from a live interpreter, give the same layout as the
+        /// table compiled from its headers (so a 3.13.x without a table entry reads right).
+        @Test(arguments: pythonInterpreters.filter { $0.contains("python3.13") })
+        func debugOffsetsAgreeWithHeaders(python: String) throws {
+            let script = WorkloadBuilder.sourceDir + "/py_waits.py"
+            let w = try Workload(name: "py_waits-sleep", binary: python, [script, "sleep"])
+            defer { w.stop() }
+            let (targets, notes) = PythonFrames.targets(pids: [w.pid])
+            #expect(notes.isEmpty, "\(notes)")
+            let t = try #require(targets.first)
+            let fromProcess = PythonFrames.layoutFromDebugOffsets(pid: w.pid, runtime: t.runtime, hex: t.version.hex)
+            #expect(fromProcess == t.layout, "debug offsets \(String(describing: fromProcess)) vs headers \(t.layout)")
         }
 
         /// GIL contention (three threads spinning in Python): their blocked time is waiting to

@@ -120,6 +120,12 @@ extension IntegrationTests {
             #expect(workers * 100 >= blocked * 95, "\(label): \(workers) of \(blocked) µs blocked under the threads")
             expectShare(f, label, state: "sleep", anchor: "py_waits.worker_lock",
                         ["py_waits.worker_lock (", "py_waits.take_lock (py_waits.py:\(pyWaitsLine("time.sleep(0.002)")))"])
+            // The flamegraph's whole off-CPU time (every state but on-CPU): under Python frames.
+            let offCPU = f.lines.filter { $0.state != "on-cpu" }
+            let offTotal = offCPU.reduce(0) { $0 + $1.us }
+            let offPython = offCPU.filter { $0.frames.contains { $0.hasSuffix(")") && $0.contains(".py:") } }.reduce(0) { $0 + $1.us }
+            print("[python] \(label): off-CPU under Python frames \(offPython) of \(offTotal) µs")
+            #expect(offPython * 100 >= offTotal * 95, "\(label): \(offPython) of \(offTotal) µs off-CPU under Python frames")
             // The lock report names the program's lock by the line that waits on it; its waits are no GIL's.
             let names = (f.json["locks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(names.contains { $0.hasPrefix("threading.Lock at py_waits.take_lock (py_waits.py:") },

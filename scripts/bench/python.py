@@ -57,14 +57,10 @@ def one(args, mode):
             time.sleep(0.1)
         time.sleep(args.settle)
     before = prog_stats(tracer.pid) if tracer else None
-    if os.environ.get("PYBENCH_DEBUG"):
-        print("before", before, file=sys.stderr)
     w.stdin.write("go\n")
     w.stdin.flush()
     seconds = float(w.stdout.readline())
     after = prog_stats(tracer.pid) if tracer else None
-    if os.environ.get("PYBENCH_DEBUG"):
-        print("after", after, open("/proc/sys/kernel/bpf_stats_enabled").read().strip(), file=sys.stderr)
     _, _, ru = os.wait4(w.pid, 0)
     w.returncode = 0
     cpu_per_switch = (ru.ru_utime + ru.ru_stime) * 1e9 / max(1, ru.ru_nvcsw + ru.ru_nivcsw)

@@ -53,11 +53,17 @@ struct {
 	__type(value, __u64);
 } py_counters SEC(".maps");
 
-/* Each thread's PyThreadState, once found (checked at each use). */
+/* Each thread's PyThreadState, once found (checked at each use); for a thread that has
+ * none (a thread of a C library), when the list may be searched again. */
 struct py_thread {
 	__u64 runtime;
 	__u64 tstate;
+	__u64 retry_ns;
 };
+
+/* A thread without a thread state is searched for again after this long: a C thread may
+ * call into Python later (PyGILState_Ensure). */
+#define PY_RETRY_NS 1000000000ULL
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -199,6 +205,11 @@ static __always_inline __u64 py_walk_stack(struct task_struct *t, __u64 futex_ua
 		else
 			py_search_current(0, &w);
 	}
+	if (!w.found && cache && cache->runtime == cfg->runtime && !cache->tstate &&
+	    bpf_ktime_get_ns() < cache->retry_ns) {
+		py_count(SWOFFCPU_PY_CTR_NO_TSTATE);
+		return 0;
+	}
 	if (!w.found) {
 		if (sleepable) {
 			if (bpf_copy_from_user_task(&ptr, 8, (void *)(cfg->runtime + cfg->runtime_interpreters_head), t, 0) ||
@@ -214,6 +225,7 @@ static __always_inline __u64 py_walk_stack(struct task_struct *t, __u64 futex_ua
 		if (cache) {
 			cache->runtime = cfg->runtime;
 			cache->tstate = w.found;
+			cache->retry_ns = bpf_ktime_get_ns() + PY_RETRY_NS;
 		}
 	}
 	if (!w.found) {

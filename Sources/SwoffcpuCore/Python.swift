@@ -15,6 +15,10 @@ public struct PythonLayout: Sendable, Equatable {
     public var bytesSize, bytesData, unicodeLength, unicodeState, unicodeAsciiData, unicodeCompactData: UInt16
     /// The GIL's struct from _PyRuntime (the main interpreter's, 3.12+), its size, `last_holder`.
     public var gil, gilSize, gilLastHolder: UInt32
+    /// Thread names (3.11, 3.12): a frame's first local, a heap type's cached keys, the dict
+    /// keys object and dict fields.
+    public var frameLocalsplus, typeCachedKeys, keysLog2IndexBytes, keysKind, keysNentries, keysIndices: UInt16
+    public var dictKeys, dictValues: UInt16
 
     public init(runtimeInterpretersHead: UInt16, interpThreadsHead: UInt16, tstateNext: UInt16, tstateThreadId: UInt16,
                 tstateNativeThreadId: UInt16 = 0xffff, tstateFrame: UInt16, cframeCurrentFrame: UInt16,
@@ -22,7 +26,10 @@ public struct PythonLayout: Sendable, Equatable {
                 codeAdaptive: UInt16, codeQualname: UInt16, codeFilename: UInt16, codeName: UInt16,
                 codeFirstlineno: UInt16, codeLinetable: UInt16, bytesSize: UInt16, bytesData: UInt16,
                 unicodeLength: UInt16, unicodeState: UInt16, unicodeAsciiData: UInt16, unicodeCompactData: UInt16,
-                gil: UInt32, gilSize: UInt32, gilLastHolder: UInt32) {
+                gil: UInt32, gilSize: UInt32, gilLastHolder: UInt32,
+                frameLocalsplus: UInt16 = 0xffff, typeCachedKeys: UInt16 = 0xffff, keysLog2IndexBytes: UInt16 = 0xffff,
+                keysKind: UInt16 = 0xffff, keysNentries: UInt16 = 0xffff, keysIndices: UInt16 = 0xffff,
+                dictKeys: UInt16 = 0xffff, dictValues: UInt16 = 0xffff) {
         self.runtimeInterpretersHead = runtimeInterpretersHead
         self.interpThreadsHead = interpThreadsHead
         self.tstateNext = tstateNext
@@ -50,6 +57,14 @@ public struct PythonLayout: Sendable, Equatable {
         self.gil = gil
         self.gilSize = gilSize
         self.gilLastHolder = gilLastHolder
+        self.frameLocalsplus = frameLocalsplus
+        self.typeCachedKeys = typeCachedKeys
+        self.keysLog2IndexBytes = keysLog2IndexBytes
+        self.keysKind = keysKind
+        self.keysNentries = keysNentries
+        self.keysIndices = keysIndices
+        self.dictKeys = dictKeys
+        self.dictValues = dictValues
     }
 }
 

@@ -8,7 +8,9 @@ extension PythonLayout {
             frameCode: 32, frameInstr: 56, frameOwner: 68, ownerCstack: 255, codeAdaptive: 184,
             codeQualname: 128, codeFilename: 112, codeName: 120, codeFirstlineno: 72, codeLinetable: 136,
             bytesSize: 16, bytesData: 32, unicodeLength: 16, unicodeState: 32, unicodeAsciiData: 48,
-            unicodeCompactData: 72, gil: 360, gilSize: 208, gilLastHolder: 8
+            unicodeCompactData: 72, gil: 360, gilSize: 208, gilLastHolder: 8, frameLocalsplus: 72,
+            typeCachedKeys: 872, keysLog2IndexBytes: 9, keysKind: 10, keysNentries: 24, keysIndices: 32,
+            dictKeys: 32, dictValues: 40
         ),
         0x030a0df0: PythonLayout( // 3.10.13, from ~/.pyenv/versions/3.10.13/include/python3.10
             runtimeInterpretersHead: 32, interpThreadsHead: 8, tstateNext: 8, tstateThreadId: 176,
@@ -16,7 +18,8 @@ extension PythonLayout {
             frameOwner: 65535, ownerCstack: 255, codeAdaptive: 65535, codeQualname: 65535, codeFilename:
             104, codeName: 112, codeFirstlineno: 40, codeLinetable: 120, bytesSize: 16, bytesData: 32,
             unicodeLength: 16, unicodeState: 32, unicodeAsciiData: 48, unicodeCompactData: 72, gil: 352,
-            gilSize: 208, gilLastHolder: 8
+            gilSize: 208, gilLastHolder: 8, frameLocalsplus: 352, typeCachedKeys: 872, keysLog2IndexBytes:
+            65535, keysKind: 65535, keysNentries: 65535, keysIndices: 65535, dictKeys: 32, dictValues: 40
         ),
         0x030b07f0: PythonLayout( // 3.11.7, from ~/.pyenv/versions/3.11.7/include/python3.11
             runtimeInterpretersHead: 40, interpThreadsHead: 16, tstateNext: 8, tstateThreadId: 152,
@@ -24,7 +27,9 @@ extension PythonLayout {
             frameCode: 32, frameInstr: 56, frameOwner: 68, ownerCstack: 255, codeAdaptive: 184,
             codeQualname: 128, codeFilename: 112, codeName: 120, codeFirstlineno: 72, codeLinetable: 136,
             bytesSize: 16, bytesData: 32, unicodeLength: 16, unicodeState: 32, unicodeAsciiData: 48,
-            unicodeCompactData: 72, gil: 360, gilSize: 208, gilLastHolder: 8
+            unicodeCompactData: 72, gil: 360, gilSize: 208, gilLastHolder: 8, frameLocalsplus: 72,
+            typeCachedKeys: 872, keysLog2IndexBytes: 9, keysKind: 10, keysNentries: 24, keysIndices: 32,
+            dictKeys: 32, dictValues: 40
         ),
         0x030c01f0: PythonLayout( // 3.12.1, from ~/.pyenv/versions/3.12.1/include/python3.12
             runtimeInterpretersHead: 40, interpThreadsHead: 72, tstateNext: 8, tstateThreadId: 136,
@@ -32,7 +37,9 @@ extension PythonLayout {
             0, frameInstr: 56, frameOwner: 70, ownerCstack: 3, codeAdaptive: 192, codeQualname: 128,
             codeFilename: 112, codeName: 120, codeFirstlineno: 68, codeLinetable: 136, bytesSize: 16,
             bytesData: 32, unicodeLength: 16, unicodeState: 32, unicodeAsciiData: 40, unicodeCompactData:
-            56, gil: 77432, gilSize: 208, gilLastHolder: 8
+            56, gil: 77432, gilSize: 208, gilLastHolder: 8, frameLocalsplus: 72, typeCachedKeys: 880,
+            keysLog2IndexBytes: 9, keysKind: 10, keysNentries: 24, keysIndices: 32, dictKeys: 32,
+            dictValues: 40
         ),
         0x030d00f0: PythonLayout( // 3.13.0, from ~/.pyenv/versions/3.13.0/include/python3.13
             runtimeInterpretersHead: 632, interpThreadsHead: 7344, tstateNext: 8, tstateThreadId: 152,
@@ -40,7 +47,9 @@ extension PythonLayout {
             frameCode: 0, frameInstr: 56, frameOwner: 70, ownerCstack: 3, codeAdaptive: 200, codeQualname:
             128, codeFilename: 112, codeName: 120, codeFirstlineno: 68, codeLinetable: 136, bytesSize: 16,
             bytesData: 32, unicodeLength: 16, unicodeState: 32, unicodeAsciiData: 40, unicodeCompactData:
-            56, gil: 96104, gilSize: 208, gilLastHolder: 8
+            56, gil: 96104, gilSize: 208, gilLastHolder: 8, frameLocalsplus: 72, typeCachedKeys: 880,
+            keysLog2IndexBytes: 9, keysKind: 10, keysNentries: 24, keysIndices: 32, dictKeys: 32,
+            dictValues: 40
         ),
     ]
 }

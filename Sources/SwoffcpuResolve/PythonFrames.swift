@@ -15,7 +15,8 @@ public enum PythonFrames {
             if let why { notes.append("pid \(pid): \(why): native frames only") }
             guard let location else { continue }
             let version = PythonVersion(hex: location.versionHex)
-            guard let layout = PythonLayout.known[location.versionHex] else {
+            guard let layout = PythonLayout.known[location.versionHex]
+                    ?? layoutFromDebugOffsets(pid: pid, runtime: location.runtime, hex: location.versionHex) else {
                 notes.append("pid \(pid): Python \(version) (\(location.module)) has no known layout "
                              + "(scripts/python/offsets.sh): native frames only")
                 continue
@@ -24,6 +25,67 @@ public enum PythonFrames {
                                         module: location.module))
         }
         return (targets, notes)
+    }
+
+    /// 3.13's `_Py_DebugOffsets`, which the interpreter publishes at the start of `_PyRuntime`
+    /// for debuggers (cookie `xdebugpy`, then its version): the layout of a 3.13.x that has no
+    /// table entry. Those offsets it publishes are taken from the process; the few it does not
+    /// (compact `str` header size, the GIL struct's size, the C-stack owner value, dict keys
+    /// internals for thread names) from the 3.13 layout in the table. The offsets of the
+    /// struct's own fields are 3.13's (`offsetof(_Py_DebugOffsets, …)` from its header). Not for
+    /// free-threaded builds (`free_threaded` set): their objects differ.
+    public static func layoutFromDebugOffsets(pid: Int32, runtime: UInt64, hex: UInt32) -> PythonLayout? {
+        guard hex >> 16 == 0x030d,
+              var layout = PythonLayout.known.first(where: { $0.key >> 16 == 0x030d })?.value,
+              let raw = PythonProbe.read(pid: pid, address: runtime, count: 584),
+              raw.prefix(8).elementsEqual("xdebugpy".utf8) else { return nil }
+        func u(_ o: Int) -> UInt64 { raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: o, as: UInt64.self) } }
+        func u16(_ o: Int) -> UInt16? { let v = u(o); return v < 0xffff ? UInt16(v) : nil }
+        guard u(8) == UInt64(hex), u(16) == 0,
+              let interpretersHead = u16(40), let threadsHead = u16(72), let next = u16(168),
+              let currentFrame = u16(184), let threadID = u16(192), let nativeID = u16(200),
+              let previous = u16(232), let executable = u16(240), let instr = u16(248), let localsplus = u16(256),
+              let owner = u16(264), let filename = u16(280), let name = u16(288), let qualname = u16(296),
+              let linetable = u16(304), let firstlineno = u16(312), let adaptive = u16(344),
+              let maKeys = u16(456), let maValues = u16(464), let bytesSize = u16(520), let bytesData = u16(528),
+              let state = u16(544), let length = u16(552), let asciiSize = u16(560) else { return nil }
+        // The main interpreter: the last of the list (the oldest); its GIL at gil_runtime_state.
+        let interpNext = u(64), gilInInterp = u(120)
+        guard var interp = PythonProbe.read(pid: pid, address: runtime + UInt64(interpretersHead), count: 8)?
+                .withUnsafeBytes({ $0.loadUnaligned(as: UInt64.self) }), interp > runtime else { return nil }
+        for _ in 0..<64 {
+            guard let n = PythonProbe.read(pid: pid, address: interp + interpNext, count: 8)?
+                    .withUnsafeBytes({ $0.loadUnaligned(as: UInt64.self) }), n != 0 else { break }
+            interp = n
+        }
+        guard interp > runtime, interp - runtime + gilInInterp < UInt64(UInt32.max) else { return nil }
+        layout.runtimeInterpretersHead = interpretersHead
+        layout.interpThreadsHead = threadsHead
+        layout.tstateNext = next
+        layout.tstateThreadId = threadID
+        layout.tstateNativeThreadId = nativeID
+        layout.tstateFrame = currentFrame
+        layout.cframeCurrentFrame = 0xffff
+        layout.framePrevious = previous
+        layout.frameCode = executable
+        layout.frameInstr = instr
+        layout.frameLocalsplus = localsplus
+        layout.frameOwner = owner
+        layout.codeFilename = filename
+        layout.codeName = name
+        layout.codeQualname = qualname
+        layout.codeLinetable = linetable
+        layout.codeFirstlineno = firstlineno
+        layout.codeAdaptive = adaptive
+        layout.dictKeys = maKeys
+        layout.dictValues = maValues
+        layout.bytesSize = bytesSize
+        layout.bytesData = bytesData
+        layout.unicodeState = state
+        layout.unicodeLength = length
+        layout.unicodeAsciiData = asciiSize
+        layout.gil = UInt32(interp - runtime + gilInInterp)
+        return layout
     }
 
     /// Whether a native frame is the interpreter's evaluation loop, which each group of Python
@@ -173,6 +235,85 @@ public final class PythonCode: @unchecked Sendable {
         let info = CodeInfo(qualname: name, file: file, firstLine: Int(Int32(bitPattern: first)), lineTable: table)
         lock.withLock { names[code] = info }
         return info
+    }
+
+    private func u8(_ address: UInt64) -> UInt8? { read(address, 1)?.first }
+
+    /// The interpreter's names of its threads, by native thread id (3.11–3.13): for each thread
+    /// state of the main interpreter, the `Thread` object is `self` of its `Thread._bootstrap`
+    /// frame, and its name the `_name` attribute (instance values through the type's cached
+    /// keys, or its dict). The main thread is threading's `MainThread`.
+    public func threadNames() -> [Int32: String] {
+        let l = target.layout, minor = target.version.minor
+        guard (11...13).contains(minor), l.tstateNativeThreadId != 0xffff, l.frameLocalsplus != 0xffff,
+              let interp = u64(target.runtime + UInt64(l.runtimeInterpretersHead)), interp != 0,
+              var t = u64(interp + UInt64(l.interpThreadsHead)) else { return [:] }
+        var out: [Int32: String] = [target.pid: "MainThread"]
+        var seen = Set<UInt64>()
+        while t != 0, seen.insert(t).inserted, seen.count <= 4096 {
+            defer { t = u64(t + UInt64(l.tstateNext)) ?? 0 }
+            guard let tid = u64(t + UInt64(l.tstateNativeThreadId)), tid != 0, tid < UInt64(Int32.max),
+                  let first = u64(t + UInt64(l.tstateFrame)), first != 0,
+                  // 3.13: tstate->current_frame; 3.11, 3.12: tstate->cframe->current_frame.
+                  var frame = l.cframeCurrentFrame == 0xffff ? first : u64(first + UInt64(l.cframeCurrentFrame))
+            else { continue }
+            var depth = 0
+            while frame != 0, depth < 256 {
+                depth += 1
+                if let code = u64(frame + UInt64(l.frameCode)), code != 0,
+                   let qualname = u64(code + UInt64(l.codeQualname)).flatMap(string), qualname == "Thread._bootstrap",
+                   let me = u64(frame + UInt64(l.frameLocalsplus)), me != 0,
+                   let nameObject = attribute(me, "_name"), let name = string(nameObject) {
+                    out[Int32(tid)] = name
+                    break
+                }
+                frame = u64(frame + UInt64(l.framePrevious)) ?? 0
+            }
+        }
+        return out
+    }
+
+    /// An instance attribute of a heap-type object (3.11, 3.12 managed dicts, 3.13 inline values).
+    private func attribute(_ object: UInt64, _ name: String) -> UInt64? {
+        let l = target.layout
+        guard object > 32, let type = u64(object + 8) else { return nil }
+        var values: UInt64 = 0, dict: UInt64 = 0
+        if target.version.minor == 11 {
+            values = u64(object - 32) ?? 0
+            dict = u64(object - 24) ?? 0
+        } else if target.version.minor >= 13 {
+            // Inline values right after the object header (capacity, size, embedded, valid,
+            // then the values), unless a dict took over (managed dict pointer before it).
+            dict = u64(object - 24) ?? 0
+            if dict == 0, let valid = u8(object + 16 + 3), valid != 0 { values = object + 24 }
+        } else {
+            let dorv = u64(object - 24) ?? 0
+            if dorv & 1 != 0 { values = dorv &+ 1 } else { dict = dorv }
+        }
+        if values != 0, let keys = u64(type + UInt64(l.typeCachedKeys)), let (i, _) = keyIndex(keys, name) {
+            return u64(values + UInt64(8 * i))
+        }
+        if dict != 0, let keys = u64(dict + UInt64(l.dictKeys)), let (i, entryValue) = keyIndex(keys, name) {
+            let dictValues = u64(dict + UInt64(l.dictValues)) ?? 0
+            return dictValues != 0 ? u64(dictValues + UInt64(8 * i)) : entryValue
+        }
+        return nil
+    }
+
+    /// The entry index of a `str` key in a dict keys object, and the entry's own value.
+    private func keyIndex(_ keys: UInt64, _ name: String) -> (Int, UInt64?)? {
+        let l = target.layout
+        guard keys != 0, let log2 = u8(keys + UInt64(l.keysLog2IndexBytes)), log2 < 32,
+              let kind = u8(keys + UInt64(l.keysKind)), let n = u64(keys + UInt64(l.keysNentries)) else { return nil }
+        let entries = keys + UInt64(l.keysIndices) + (UInt64(1) << UInt64(log2))
+        let general = kind == 0 // DICT_KEYS_GENERAL: hash, key, value; else key, value
+        let size: UInt64 = general ? 24 : 16, keyOffset: UInt64 = general ? 8 : 0
+        for i in 0..<Int(min(n, 256)) {
+            let e = entries + UInt64(i) * size
+            guard let key = u64(e + keyOffset), key != 0, string(key) == name else { continue }
+            return (i, u64(e + keyOffset + 8))
+        }
+        return nil
     }
 
     /// `module.function (file.py:line)`; the module is the file's name without `.py`.

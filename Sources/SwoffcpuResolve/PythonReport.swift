@@ -12,10 +12,13 @@ public enum PythonReport {
             guard let code = python[w.tgid], code.target.gilRange.contains(w.uaddr) else { continue }
             gil[w.tid, default: 0] += w.waitNs
         }
-        for p in trace.report.processes.indices where python[trace.report.processes[p].pid] != nil {
+        for p in trace.report.processes.indices {
+            guard let code = python[trace.report.processes[p].pid] else { continue }
+            let names = code.threadNames()
             for t in trace.report.processes[p].threads.indices {
                 let tid = trace.report.processes[p].threads[t].tid
                 trace.report.processes[p].threads[t].gilWaitNs = min(gil[tid] ?? 0, trace.report.processes[p].threads[t].times.blocked)
+                trace.report.processes[p].threads[t].pythonName = names[tid]
             }
         }
         guard var locks = trace.locks else { return }

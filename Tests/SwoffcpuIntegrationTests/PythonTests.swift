@@ -1,4 +1,6 @@
 import Foundation
+import SwoffcpuCore
+import SwoffcpuResolve
 import Testing
 
 /// The interpreters these tests run: Debian's python3 (scripts/install-deps.sh --test), and
@@ -118,6 +120,12 @@ extension IntegrationTests {
             #expect(workers * 100 >= blocked * 95, "\(label): \(workers) of \(blocked) µs blocked under the threads")
             expectShare(f, label, state: "sleep", anchor: "py_waits.worker_lock",
                         ["py_waits.worker_lock (", "py_waits.take_lock (py_waits.py:\(pyWaitsLine("time.sleep(0.002)")))"])
+            // The flamegraph's whole off-CPU time (every state but on-CPU): under Python frames.
+            let offCPU = f.lines.filter { $0.state != "on-cpu" }
+            let offTotal = offCPU.reduce(0) { $0 + $1.us }
+            let offPython = offCPU.filter { $0.frames.contains { $0.hasSuffix(")") && $0.contains(".py:") } }.reduce(0) { $0 + $1.us }
+            print("[python] \(label): off-CPU under Python frames \(offPython) of \(offTotal) µs")
+            #expect(offPython * 100 >= offTotal * 95, "\(label): \(offPython) of \(offTotal) µs off-CPU under Python frames")
             // The lock report names the program's lock by the line that waits on it; its waits are no GIL's.
             let names = (f.json["locks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(names.contains { $0.hasPrefix("threading.Lock at py_waits.take_lock (py_waits.py:") },
@@ -131,6 +139,12 @@ extension IntegrationTests {
                 l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("[stack") }
             }
             #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
+            // Thread names from the interpreter (3.11–3.13): threading.Thread.name of each worker.
+            if !python.contains("3.10") {
+                let processes = f.json["processes"] as? [[String: Any]] ?? []
+                let names = processes.flatMap { ($0["threads"] as? [[String: Any]]) ?? [] }.compactMap { $0["python_name"] as? String }
+                #expect(Set(names) == ["MainThread", "lock-0", "lock-1", "lock-2"], "\(label): python names \(names)")
+            }
             // The main thread, waiting since before the trace (its stack from the seed walk).
             expectShare(f, label, state: "sleep", anchor: "py_waits.main", ["py_waits.<module> (", "py_waits.main ("],
                         minimumUs: 1_000_000)
@@ -157,6 +171,20 @@ extension IntegrationTests {
                 l.frames.contains { $0 == "_PyRuntime" || $0.hasPrefix("[heap]") || $0.hasPrefix("[anon") || $0.hasPrefix("py::") }
             }
             #expect(junk.isEmpty, "\(label): junk frames in \(junk.map { $0.frames.joined(separator: ";") })")
+        }
+
+        /// 3.13's `_Py_DebugOffsets`, read from a live interpreter, give the same layout as the
+        /// table compiled from its headers (so a 3.13.x without a table entry reads right).
+        @Test(arguments: pythonInterpreters.filter { $0.contains("python3.13") })
+        func debugOffsetsAgreeWithHeaders(python: String) throws {
+            let script = WorkloadBuilder.sourceDir + "/py_waits.py"
+            let w = try Workload(name: "py_waits-sleep", binary: python, [script, "sleep"])
+            defer { w.stop() }
+            let (targets, notes) = PythonFrames.targets(pids: [w.pid])
+            #expect(notes.isEmpty, "\(notes)")
+            let t = try #require(targets.first)
+            let fromProcess = PythonFrames.layoutFromDebugOffsets(pid: w.pid, runtime: t.runtime, hex: t.version.hex)
+            #expect(fromProcess == t.layout, "debug offsets \(String(describing: fromProcess)) vs headers \(t.layout)")
         }
 
         /// GIL contention (three threads spinning in Python): their blocked time is waiting to

@@ -13,6 +13,7 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
 #else
 #include "frameobject.h"
 #endif
@@ -88,5 +89,26 @@ int main(void)
 #endif
 	P("gil_size", sizeof(struct _gil_runtime_state));
 	P("gil_last_holder", offsetof(struct _gil_runtime_state, last_holder));
+	/* Thread names: the Thread object is `self` of Thread._bootstrap's frame; its `_name`
+	 * in its instance values (the type's cached keys) or its dict (3.11, 3.12). */
+#if PY_VERSION_HEX >= 0x030B0000
+	P("frame_localsplus", offsetof(_PyInterpreterFrame, localsplus));
+	P("type_cached_keys", offsetof(PyHeapTypeObject, ht_cached_keys));
+	P("keys_log2_index_bytes", offsetof(PyDictKeysObject, dk_log2_index_bytes));
+	P("keys_kind", offsetof(PyDictKeysObject, dk_kind));
+	P("keys_nentries", offsetof(PyDictKeysObject, dk_nentries));
+	P("keys_indices", offsetof(PyDictKeysObject, dk_indices));
+	P("dict_keys", offsetof(PyDictObject, ma_keys));
+	P("dict_values", offsetof(PyDictObject, ma_values));
+#else
+	P("frame_localsplus", offsetof(PyFrameObject, f_localsplus));
+	P("type_cached_keys", offsetof(PyHeapTypeObject, ht_cached_keys));
+	P("keys_log2_index_bytes", 0xffff);
+	P("keys_kind", 0xffff);
+	P("keys_nentries", 0xffff);
+	P("keys_indices", 0xffff);
+	P("dict_keys", offsetof(PyDictObject, ma_keys));
+	P("dict_values", offsetof(PyDictObject, ma_values));
+#endif
 	return 0;
 }

@@ -192,12 +192,12 @@ public struct BreakdownTable: Sendable {
         return out
     }
 
-    /// Under a Python thread's row: its Python name (threading.Thread.name) and, in its blocked
+    /// Under a Python thread's row: its Python name (threading.Thread.name, quoted) and, in its blocked
     /// column, the part of it spent waiting to take the GIL.
     private func gilRow(ns: UInt64, window: UInt64, name: String?) -> [String] {
         guard ns > 0 || name != nil else { return [] }
-        var label = "  python"
-        if let name { label += " \"" + TerminalText.truncate(TerminalText.sanitize(name), to: 12) + "\"" }
+        // The interpreter's name of the thread, quoted (threading.Thread.name), else just "python".
+        let label = name.map { "  \"" + TerminalText.truncate(TerminalText.sanitize($0), to: Self.leftWidth - 5) + "\"" } ?? "  python"
         var line = TerminalText.padRight(label, to: Self.leftWidth)
         if ns > 0 {
             let cell = TerminalText.padLeft(DurationFormat.format(ns: ns), to: DurationFormat.maxWidth) + " "

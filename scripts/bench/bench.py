@@ -418,8 +418,8 @@ def run_overhead(args, exes, sw, workdir):
                 res[key]["us"].append(us)
                 res[key]["rounds"].append(rnd)
                 res[key]["foreign"].append(tracer.foreign)
-                if key == "perfsched" and tracer.exit_code == 130:
-                    tracer.exit_code = 0  # perf record's status after SIGINT, its normal stop
+                if key == "perfsched" and tracer.exit_code in (-signal.SIGINT, 128 + signal.SIGINT):
+                    tracer.exit_code = 0  # perf record re-raises SIGINT once its file is written: its normal stop
                 if argv_for:
                     res[key]["exits"].append(tracer.exit_code)
                     res[key]["stop"].append(tracer.stop_s)

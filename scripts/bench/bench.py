@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BENCH_DIR = os.path.join(ROOT, "scripts", "bench")
 OFFCPUTIME = "/usr/sbin/offcputime"
 PERF = "/usr/bin/perf"  # Debian's linux-perf: `perf sched record`, the timeline's anchor
+MODE_FILTER = set()  # --modes: the overhead modes to run (empty: all)
 BENCH_TMP = tempfile.gettempdir()  # the work directory, once main() made it: tracers' output files
 PACKAGES = ["bpftool", "linux-perf", "libbpf-tools", "gcc", "util-linux"]
 # Tracepoint links a tracer holds once attached, at least. swoffcpu's number changes as
@@ -364,6 +365,8 @@ def overhead_modes(sw, other_pid, compare=None):
             return lambda pid: [compare if a == sw else a for a in argv_for(pid)]
         modes += [(key + COMPARED, label + " [compared build]", swap(argv_for), links, None, "—")
                   for key, label, argv_for, links, _, _ in modes if key in COMPARED_MODES]
+    if MODE_FILTER:
+        modes = [m for m in modes if m[0] == "untraced" or m[0] in MODE_FILTER]
     return modes
 
 
@@ -823,6 +826,9 @@ def main():
     ap.add_argument("--stacks-leaf-us", type=int, default=20)
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
+    ap.add_argument("--modes", default="",
+                    help="comma-separated overhead modes to run (default all; untraced always): nostacks,default,"
+                         "allstacks,offcputime,timeline,perfsched,other (with --compare, KEY@compared too)")
     ap.add_argument("--targets", default="",
                     help="comma-separated scale targets to run (default all): threads1k,threads10k,churn,stacks")
     ap.add_argument("--swoffcpu", help="use this swoffcpu binary instead of building one")
@@ -841,6 +847,8 @@ def main():
     args.stacks = args.stacks or (20000 if q else 110000)
     skip = set(filter(None, args.skip.split(",")))
     args.targets = set(filter(None, args.targets.split(",")))
+    global MODE_FILTER
+    MODE_FILTER = set(filter(None, args.modes.split(",")))
     unknown = args.targets - {"threads1k", "threads10k", "churn", "stacks"}
     if unknown:
         sys.exit(f"bench: unknown --targets {','.join(sorted(unknown))}")
@@ -956,6 +964,7 @@ def main():
         "nostacks": "overhead, `--no-stacks`",
         "default": "overhead, default (sampled stacks)",
         "other": "overhead on processes it does not trace",
+        "timeline": "overhead, `--timeline FILE` (docs/timeline.md)",
         "drops10k": f"drops at default map sizes, {args.threads_large:,} threads",
         "drops100k": f"drops at default map sizes, {args.stacks:,}-stack target",
         "stop100k": f"report ready after Ctrl-C, {args.stacks:,}-stack target",

@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BENCH_DIR = os.path.join(ROOT, "scripts", "bench")
 OFFCPUTIME = "/usr/sbin/offcputime"
 PERF = "/usr/bin/perf"  # Debian's linux-perf: `perf sched record`, the timeline's anchor
+PERF_EVENTS = "perf"  # expected links of perf: it holds perf events, not BPF links (see wait_attached)
 MODE_FILTER = set()  # --modes: the overhead modes to run (empty: all)
 BENCH_TMP = tempfile.gettempdir()  # the work directory, once main() made it: tracers' output files
 PACKAGES = ["bpftool", "linux-perf", "libbpf-tools", "gcc", "util-linux"]
@@ -196,6 +197,18 @@ def bpf_fdinfo(pid):
     return progs, maps, links
 
 
+def perf_event_fds(pid):
+    """How many perf events a process holds (its fds on anon_inode:[perf_event])."""
+    n = 0
+    for fd in glob.glob(f"/proc/{pid}/fd/*"):
+        try:
+            if os.readlink(fd) == "anon_inode:[perf_event]":
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
 def foreign_sched_links(own_pid=None):
     """Links on sched_switch held by processes other than own_pid: other people's tracers,
     whose programs run at every switch of the machine, the untraced runs included."""
@@ -260,11 +273,15 @@ class Tracer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.argv[0]} exited before attaching: {self.stderr_tail()}")
-            _, _, links = bpf_fdinfo(self.proc.pid)
-            n = len(links)
+            if self.expected_links == PERF_EVENTS:
+                # perf opens one perf event per tracepoint and thread: attached once it holds
+                # some and no new one appeared for 60 ms (it can take seconds to get there).
+                n, wanted = perf_event_fds(self.proc.pid), 1
+            else:
+                n, wanted = len(bpf_fdinfo(self.proc.pid)[2]), self.expected_links
             stable = stable + 1 if n == seen else 0
             seen = n
-            if n >= self.expected_links and stable >= 3:
+            if n >= wanted and stable >= 3:
                 self.attach_s = time.monotonic() - self.started
                 self.links = n
                 time.sleep(settle)
@@ -356,7 +373,7 @@ def overhead_modes(sw, other_pid, compare=None):
          SWOFFCPU_LINKS, 1.5, "≤ 1.5×"),
         ("perfsched", "`perf sched record -p PID` (linux-perf)",
          lambda pid: [PERF, "sched", "record", "-p", str(pid), "-o", os.path.join(BENCH_TMP, f"perf-{pid}.data")],
-         0, None, "anchor for --timeline"),
+         PERF_EVENTS, None, "anchor for --timeline"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
          SWOFFCPU_LINKS, 1.05, "≤ 1.05×"),
     ]

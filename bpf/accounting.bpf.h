@@ -158,7 +158,8 @@ static __always_inline void enter(struct task_acct *a, struct task_struct *t, __
 
 		if (s < SWOFFCPU_NSTATES) {
 			a->ns[s] += d;
-			timeline_slice(a, t, s, a->since, now);
+			if (timeline) /* a constant the verifier folds: without it, no code here */
+				timeline_slice(a, t, s, a->since, now);
 			if (s != SWOFFCPU_ON_CPU && a->weight)
 				add_stack_time(a, t, s, d * a->weight);
 		}

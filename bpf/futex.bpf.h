@@ -186,7 +186,8 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p)
 
 	if (!a)
 		return 0;
-	timeline_waking(a, p);
+	if (timeline)
+		timeline_waking(a, p);
 	if (a->state != SWOFFCPU_BLOCKED || !still_in_futex_wait(p, a))
 		return 0;
 	cur = bpf_get_current_task_btf();

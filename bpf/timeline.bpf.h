@@ -109,10 +109,11 @@ static __always_inline void timeline_slice(struct task_acct *a, struct task_stru
 					   __u64 from, __u64 to)
 {
 	struct swoffcpu_tl_event *e;
-	bool wait = tl_is_wait(s);
+	bool wait;
 
 	if (!timeline)
 		return;
+	wait = tl_is_wait(s);
 	if (timeline_full || !(e = bpf_ringbuf_reserve(&timeline_events, sizeof(*e), 0))) {
 		tl_count(SWOFFCPU_TL_CTR_DROPPED, 1);
 		tl_count(SWOFFCPU_TL_CTR_DROPPED_NS, to - from);

@@ -122,32 +122,6 @@ public struct WaitGraph: Sendable {
         self.tracedNs = tracedNs
     }
 
-    public var nodes: [Node] {
-        var set = Set<Node>()
-        for t in traced { set.insert(.thread(tid: t, tgid: tgidOf[t] ?? 0)) }
-        for e in edges { set.insert(e.waiter); set.insert(e.waker) }
-        // a traced thread known only by tid: take the tgid the edges give it
-        var out: [Node] = []
-        var seen = Set<Int32>()
-        for n in set.sorted() {
-            if let t = n.tid {
-                if seen.contains(t) { continue }
-                seen.insert(t)
-            }
-            out.append(n)
-        }
-        return out
-    }
-
-    private var tgidOf: [Int32: Int32] {
-        var m: [Int32: Int32] = [:]
-        for e in edges {
-            if case .thread(let t, let g) = e.waiter { m[t] = g }
-            if case .thread(let t, let g) = e.waker { m[t] = g }
-        }
-        return m
-    }
-
     /// Wait of others ended by `node`.
     public func waitedOnNs(_ node: Node) -> UInt64 {
         edges.reduce(0) { $0 + ($1.waker == node ? $1.ns : 0) }

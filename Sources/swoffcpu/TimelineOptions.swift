@@ -19,7 +19,7 @@ struct TimelineOptions: ParsableArguments {
 
     func validate() throws {
         if timeline == "" || waitGraph == "" { throw ValidationError("--timeline and --wait-graph need a file name") }
-        if waitGraph == "-" { throw ValidationError("--wait-graph needs a file name, not '-'") }
+        if waitGraph == "-" || timeline == "-" { throw ValidationError("--timeline and --wait-graph need a file name, not '-'") }
         if timelineLimit < 1 { throw ValidationError("--timeline-limit must be at least 1") }
         if criticalPath == "" { throw ValidationError("--critical-path needs a TID or a thread name") }
     }

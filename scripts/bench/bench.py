@@ -24,6 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BENCH_DIR = os.path.join(ROOT, "scripts", "bench")
 OFFCPUTIME = "/usr/sbin/offcputime"
 PERF = "/usr/bin/perf"  # Debian's linux-perf: `perf sched record`, the timeline's anchor
+PERF_EVENTS = "perf"  # expected links of perf: it holds perf events, not BPF links (see wait_attached)
+MODE_FILTER = set()  # --modes: the overhead modes to run (empty: all)
 BENCH_TMP = tempfile.gettempdir()  # the work directory, once main() made it: tracers' output files
 PACKAGES = ["bpftool", "linux-perf", "libbpf-tools", "gcc", "util-linux"]
 # Tracepoint links a tracer holds once attached, at least. swoffcpu's number changes as
@@ -202,6 +204,18 @@ def bpf_fdinfo(pid):
     return progs, maps, links
 
 
+def perf_event_fds(pid):
+    """How many perf events a process holds (its fds on anon_inode:[perf_event])."""
+    n = 0
+    for fd in glob.glob(f"/proc/{pid}/fd/*"):
+        try:
+            if os.readlink(fd) == "anon_inode:[perf_event]":
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
 def foreign_sched_links(own_pid=None):
     """Links on sched_switch held by processes other than own_pid: other people's tracers,
     whose programs run at every switch of the machine, the untraced runs included."""
@@ -266,11 +280,15 @@ class Tracer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.argv[0]} exited before attaching: {self.stderr_tail()}")
-            _, _, links = bpf_fdinfo(self.proc.pid)
-            n = len(links)
+            if self.expected_links == PERF_EVENTS:
+                # perf opens one perf event per tracepoint and thread: attached once it holds
+                # some and no new one appeared for 60 ms (it can take seconds to get there).
+                n, wanted = perf_event_fds(self.proc.pid), 1
+            else:
+                n, wanted = len(bpf_fdinfo(self.proc.pid)[2]), self.expected_links
             stable = stable + 1 if n == seen else 0
             seen = n
-            if n >= self.expected_links and stable >= 3:
+            if n >= wanted and stable >= 3:
                 self.attach_s = time.monotonic() - self.started
                 self.links = n
                 time.sleep(settle)
@@ -379,7 +397,7 @@ def overhead_modes(sw, other_pid, compare=None):
          SWOFFCPU_LINKS, 1.5, "≤ 1.5×"),
         ("perfsched", "`perf sched record -p PID` (linux-perf)",
          lambda pid: [PERF, "sched", "record", "-p", str(pid), "-o", os.path.join(BENCH_TMP, f"perf-{pid}.data")],
-         0, None, "anchor for --timeline"),
+         PERF_EVENTS, None, "anchor for --timeline"),
         ("other", "`swoffcpu -p OTHER` (benchmark not traced)", lambda pid: [sw, "-p", str(other_pid)],
          SWOFFCPU_LINKS, 1.05, "≤ 1.05×"),
         # -a: every task of the machine has a record (docs/live.md); not run unless --modes names them.
@@ -393,6 +411,8 @@ def overhead_modes(sw, other_pid, compare=None):
             return lambda pid: [compare if a == sw else a for a in argv_for(pid)]
         modes += [(key + COMPARED, label + " [compared build]", swap(argv_for), links, None, "—")
                   for key, label, argv_for, links, _, _ in modes if key in COMPARED_MODES]
+    if MODE_FILTER:
+        modes = [m for m in modes if m[0] == "untraced" or m[0] in MODE_FILTER]
     return modes
 
 
@@ -447,8 +467,8 @@ def run_overhead(args, exes, sw, workdir):
                 res[key]["us"].append(us)
                 res[key]["rounds"].append(rnd)
                 res[key]["foreign"].append(tracer.foreign)
-                if key == "perfsched" and tracer.exit_code == 130:
-                    tracer.exit_code = 0  # perf record's status after SIGINT, its normal stop
+                if key == "perfsched" and tracer.exit_code in (-signal.SIGINT, 128 + signal.SIGINT):
+                    tracer.exit_code = 0  # perf record re-raises SIGINT once its file is written: its normal stop
                 if argv_for:
                     res[key]["exits"].append(tracer.exit_code)
                     res[key]["stop"].append(tracer.stop_s)
@@ -871,6 +891,9 @@ def main():
                     help="more swoffcpu arguments for the scale runs, e.g. '--unwind fp'")
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
+    ap.add_argument("--modes", default="",
+                    help="comma-separated overhead modes to run (default all; untraced always): nostacks,default,"
+                         "allstacks,offcputime,timeline,perfsched,other (with --compare, KEY@compared too)")
     ap.add_argument("--targets", default="",
                     help="comma-separated scale targets to run (default all): threads1k,threads10k,churn,stacks")
     ap.add_argument("--swoffcpu", help="use this swoffcpu binary instead of building one")
@@ -898,6 +921,8 @@ def main():
     NO_FRAME_POINTERS = args.no_frame_pointers
     UNWIND_MODES = args.unwind_modes
     args.targets = set(filter(None, args.targets.split(",")))
+    global MODE_FILTER
+    MODE_FILTER = set(filter(None, args.modes.split(",")))
     unknown = args.targets - {"threads1k", "threads10k", "churn", "stacks"}
     if unknown:
         sys.exit(f"bench: unknown --targets {','.join(sorted(unknown))}")
@@ -1014,6 +1039,7 @@ def main():
         "nostacks": "overhead, `--no-stacks`",
         "default": "overhead, default (sampled stacks)",
         "other": "overhead on processes it does not trace",
+        "timeline": "overhead, `--timeline FILE` (docs/timeline.md)",
         "drops10k": f"drops at default map sizes, {args.threads_large:,} threads",
         "drops100k": f"drops at default map sizes, {args.stacks:,}-stack target",
         "stop100k": f"report ready after Ctrl-C, {args.stacks:,}-stack target",

@@ -113,7 +113,9 @@ public struct PerfettoTimeline: Sendable {
                 str("{\"ph\":\"s\",\"cat\":\"wakeup\",\"name\":\"wakeup\",\"id\":"); num(flowID)
                 str(",\"pid\":"); num(Int64(w.tgid)); str(",\"tid\":"); num(Int64(w.tid)); str(",\"ts\":"); us(s.endNs); str("}")
                 sep()
-                str("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"wakeup\",\"name\":\"wakeup\",\"id\":"); num(flowID)
+                // No "bp": "e": the end binds to the next slice that begins on the woken thread's
+                // track, its runnable slice starting at the wakeup (not the wait ending there).
+                str("{\"ph\":\"f\",\"cat\":\"wakeup\",\"name\":\"wakeup\",\"id\":"); num(flowID)
                 str(",\"pid\":"); num(Int64(s.tgid)); str(",\"tid\":"); num(Int64(s.tid)); str(",\"ts\":"); us(s.endNs); str("}")
             }
             try flush()

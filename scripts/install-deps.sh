@@ -4,14 +4,15 @@
 #   scripts/install-deps.sh          build and run: libbpf, libelf, zlib headers and static libs
 #   scripts/install-deps.sh --test   also what the tests use: bpftool (skeleton check),
 #                                    gcc/g++ (test workloads, symbolizer fixtures), binutils,
-#                                    chromium (flamegraph check), libcap2-bin (capsh)
+#                                    chromium (flamegraph check), libcap2-bin (capsh), python3
+#                                    and libcurl4 (a local debuginfod server and its client)
 #   scripts/install-deps.sh --bench  also the benchmark's anchors: linux-perf, libbpf-tools
 set -euo pipefail
 
 pkgs=(libbpf-dev libelf-dev zlib1g-dev)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(bpftool gcc g++ binutils chromium libcap2-bin) ;;
+        --test) pkgs+=(bpftool gcc g++ binutils chromium libcap2-bin python3 libcurl4) ;;
         --bench) pkgs+=(bpftool linux-perf libbpf-tools gcc) ;;
         *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac

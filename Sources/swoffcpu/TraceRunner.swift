@@ -79,6 +79,7 @@ struct TraceRunner {
         if !why.isEmpty { Log.logger.info("trace ended: \(why)") }
         var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
         var symbolized = SymbolizedStacks()
+        var degradedAtEnd: [String] = []
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             Log.timed("stop: process snapshots taken again") {
@@ -88,13 +89,19 @@ struct TraceRunner {
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
+            // What stayed unnamed and why, and how to get the names: said, and kept in the JSON.
+            for note in resolver.symbolizationNotes(symbolized) {
+                let line = TerminalText.sanitize(note)
+                Diagnostics.write("swoffcpu: warning: \(line)\n")
+                degradedAtEnd.append(line)
+            }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
         // any more while the outputs are written.
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
-        trace.degraded = degraded
+        trace.degraded = degraded + degradedAtEnd
         return trace
     }
 }

@@ -269,7 +269,23 @@ public struct StackResolver {
         // __bpf_trace_*, __traceiter_*): drop it, so the leaf is __schedule.
         if let i = frames.prefix(8).lastIndex(where: Self.isTracepointPlumbing) {
             frames.removeFirst(i + 1)
+            return frames
         }
-        return frames
+        return Self.withSchedulerEntry(frames)
+    }
+
+    /// A kernel stack walked without the tracepoint (no plumbing at its leaf) is the stack of a
+    /// task found off-CPU at seeding (`bpf_get_task_stack`), whose unwinder starts at the function
+    /// that called the scheduler: `futex_do_wait`, where a walk at the switch-out starts at
+    /// `__schedule ← schedule ← futex_do_wait`. The scheduler's entry is put back, so that a wait
+    /// in progress when the trace started and the same wait walked later are one stack, not two.
+    /// preempt_schedule*, rt_mutex_schedule and schedule_rtlock enter `__schedule` themselves.
+    static func withSchedulerEntry(_ frames: [String]) -> [String] {
+        guard let first = frames.first, !first.hasPrefix("["), first != "__schedule" else { return frames }
+        if first == "schedule" || first.hasPrefix("preempt_schedule") || first.hasPrefix("rt_mutex_schedule")
+            || first.hasPrefix("schedule_rtlock") {
+            return ["__schedule"] + frames
+        }
+        return ["__schedule", "schedule"] + frames
     }
 }

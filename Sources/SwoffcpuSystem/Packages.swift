@@ -9,7 +9,15 @@ public enum Packages {
         else { return [:] }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: dpkg)
-        p.arguments = ["-S"] + paths
+        // Merged /usr (Debian 12): the maps say /usr/lib/…, dpkg may have recorded /lib/….
+        var asked: [String: String] = [:]  // path asked -> path given
+        for path in paths {
+            asked[path] = path
+            for dir in ["/lib/", "/lib64/", "/bin/", "/sbin/"] where path.hasPrefix("/usr" + dir) {
+                asked[String(path.dropFirst(4))] = path
+            }
+        }
+        p.arguments = ["-S"] + asked.keys.sorted()
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -24,7 +32,7 @@ public enum Packages {
             let path = String(line[line.index(after: sep.lowerBound)...]).trimmingCharacters(in: .whitespaces)
             guard !pkgs.hasPrefix("diversion"), let first = pkgs.split(separator: ",").first else { continue }
             let name = first.trimmingCharacters(in: .whitespaces).split(separator: ":").first.map(String.init) ?? ""
-            if !name.isEmpty && owners[path] == nil { owners[path] = name }
+            if !name.isEmpty, let given = asked[path], owners[given] == nil { owners[given] = name }
         }
         return owners
     }

@@ -136,7 +136,9 @@ public final class Symbolizer: @unchecked Sendable {
                     perfMap = PerfMap.parse(try TargetFiles.readPerfMap(path, inRoot: root, uids: uids))
                     break
                 } catch .untrusted(let path, let why) {
+                    // Said once: the next place is the same file seen from outside the target's root.
                     problems.append(SymbolizerError.untrusted(path: path, why: why).description)
+                    break
                 } catch {
                     continue // none there
                 }

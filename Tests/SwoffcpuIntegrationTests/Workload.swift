@@ -127,9 +127,10 @@ final class Workload {
 
     /// Builds (if needed) and starts Workloads/NAME.c with `args`, and waits
     /// for its `ready` line.
-    init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20) throws {
+    /// `binary`: another build of it (a stripped copy) to start instead.
+    init(_ name: String, _ args: [String] = [], readyTimeout: Double = 20, binary other: String? = nil) throws {
         self.name = name
-        let binary = try WorkloadBuilder.shared.binary(name)
+        let binary = try other ?? WorkloadBuilder.shared.binary(name)
         var inFds: [Int32] = [0, 0]
         var outFds: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits them (dup2 onto 0/1 clears it in ours).

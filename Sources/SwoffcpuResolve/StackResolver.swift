@@ -32,6 +32,22 @@ public struct StackResolver {
         if afterExec, let previous { earlierImages[pid, default: []].insert(previous, at: 0) }
     }
 
+    /// Every module of every snapshot (current and earlier images), once per (pid, path).
+    public var modules: [ResolvedTrace.Module] {
+        var out: [ResolvedTrace.Module] = []
+        var seen = Set<String>()
+        for pid in processes.keys.sorted() {
+            for snap in [processes[pid]!] + (earlierImages[pid] ?? []) {
+                let stripped = Set(snap.strippedModules.map(\.path))
+                for m in snap.modules where seen.insert("\(pid) \(m.path)").inserted {
+                    out.append(.init(pid: pid, path: m.path, buildID: m.buildID, debugFile: m.debugFile,
+                                     stripped: stripped.contains(m.path)))
+                }
+            }
+        }
+        return out
+    }
+
     /// What the user should know about this run's names, one line each: files of the traced
     /// processes that could not be read or were not used (a refused perf map…), debuginfod
     /// failures, and the stripped modules whose frames in `stacks` stayed unnamed, with how to

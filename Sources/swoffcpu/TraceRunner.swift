@@ -80,6 +80,7 @@ struct TraceRunner {
         var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop() }
         var symbolized = SymbolizedStacks()
         var degradedAtEnd: [String] = []
+        var modules: [ResolvedTrace.Module] = []
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             Log.timed("stop: process snapshots taken again") {
@@ -90,6 +91,7 @@ struct TraceRunner {
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
             // What stayed unnamed and why, and how to get the names: said, and kept in the JSON.
+            modules = resolver.modules
             for note in resolver.symbolizationNotes(symbolized) {
                 let line = TerminalText.sanitize(note)
                 Diagnostics.write("swoffcpu: warning: \(line)\n")
@@ -102,6 +104,7 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         trace.degraded = degraded + degradedAtEnd
+        trace.modules = modules
         return trace
     }
 }

@@ -76,6 +76,7 @@ public final class Debuginfod: @unchecked Sendable {
     private var deadServers: [String: String] = [:]
     /// What went wrong, one line per server or cause, in order, with how many build-ids it cost.
     private var failures: [(String, Int)] = []
+    private var failureKeys: [String] = []
 
     public init(config: DebuginfodConfig) {
         self.config = config
@@ -109,9 +110,14 @@ public final class Debuginfod: @unchecked Sendable {
         return failures.map { why, n in "debuginfod: \(why) (\(n) build-id\(n == 1 ? "" : "s") not fetched)" }
     }
 
-    /// Called with the lock held.
+    /// Called with the lock held. One line per server (libcurl's messages differ by their
+    /// timings: "after 5 ms", "after 0 ms"), or per cause when no server is to blame.
     private func noteFailure(_ why: String) {
-        if let i = failures.firstIndex(where: { $0.0 == why }) { failures[i].1 += 1 } else { failures.append((why, 1)) }
+        let key = config.urls.first { why.hasPrefix($0 + ": ") } ?? why
+        if let i = failureKeys.firstIndex(of: key) { failures[i].1 += 1 } else {
+            failureKeys.append(key)
+            failures.append((why, 1))
+        }
     }
 
     // MARK: - Cache and servers

@@ -113,7 +113,11 @@ static __always_inline void wait_end_early(struct task_acct *a, struct task_stru
 	if (s == SWOFFCPU_ON_CPU || s >= SWOFFCPU_NSTATES || ran <= wall)
 		return;
 	e = ran - wall;
-	if (e > a->woke_len)
+	/* Wakeups timed by the sched_wakeup hook (no queue_clock): the wait ended at the hook,
+	 * and the gap is at the end of the runnable time that followed. */
+	if (!queue_clock)
+		s = SWOFFCPU_RUNNABLE;
+	else if (e > a->woke_len)
 		e = a->woke_len;
 	if (e > a->ns[s])
 		e = a->ns[s];

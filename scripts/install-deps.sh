@@ -11,13 +11,14 @@
 #                                    (its headers, for scripts/python/offsets.sh)
 #                                    golang-go (go tool pprof reads the pprof files)
 #                                    bsdutils (script: a pseudo-terminal for the live view)
+#                                    libcurl4 (the debuginfod client, with a local server)
 #   scripts/install-deps.sh --bench  also the benchmark's anchors: linux-perf, libbpf-tools
 set -euo pipefail
 
 pkgs=(libbpf-dev libelf-dev zlib1g-dev)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(bpftool gcc g++ rustc binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go bsdutils) ;;
+        --test) pkgs+=(bpftool gcc g++ rustc binutils chromium libcap2-bin make passwd python3 libpython3-dev golang-go bsdutils libcurl4) ;;
         --bench) pkgs+=(bpftool linux-perf libbpf-tools gcc) ;;
         *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac

@@ -35,8 +35,11 @@ public enum Preflight {
 
     /// What this run will not be able to show, and why: one sentence each, said on stderr at the
     /// start and kept in the JSON report (`degraded`). The trace goes on without it.
-    public static func degradations(pids: [Int32], capabilities: Capabilities? = Capabilities.effective()) -> [String] {
+    public static func degradations(pids: [Int32], capabilities: Capabilities? = Capabilities.effective(),
+                                    btf: KernelBTF.MemberLookup? = KernelBTF.vmlinuxLookup()) -> [String] {
         var out: [String] = []
+        // Parts of the kernel's types the programs read when they exist (CO-RE).
+        if let btf { out += KernelBTF.missingParts(btf) }
         // Kernel frames: /proc/kallsyms shows zeros for addresses it hides.
         if let head = ProcFS.read("/proc/kallsyms").flatMap({ $0.split(separator: "\n").first }),
            head.prefix { $0 != " " }.allSatisfy({ $0 == "0" }) {

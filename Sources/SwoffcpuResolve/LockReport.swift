@@ -224,7 +224,7 @@ public struct LockReport: Sendable {
                 // Marker ids (no walk, walk failed, waiting since before the trace…) go to the
                 // symbols too: they print what they mean. Id 0 (not walked) is no frame at all.
                 let waiterUser = k.waiterUserStack == 0 ? [] : user(key.tgid, k.waiterUserStack)
-                let wu = Wakeup(
+                var wu = Wakeup(
                     waiter: thread(k.waiterTid, key.tgid, ns: k.weightedNs, count: k.wakeups),
                     waiterUserFrames: waiterUser,
                     waiterKernelFrames: k.waiterKernelStack == 0 ? [] : kernel(k.waiterKernelStack),
@@ -241,6 +241,14 @@ public struct LockReport: Sendable {
                                                                    wakerKernelFrames: wu.wakerKernelFrames)
                 kinds[stacksKey] = kind
                 kindWeights[kind, default: 0] = kindWeights[kind, default: 0].addingOrMax(max(k.weightedNs, 1))
+                // A timer's wakeup runs in whatever the interrupt hit: not that thread, nor its
+                // stacks, released the waiter — the timer did.
+                if Self.isTimerWakeup(wu.wakerKernelFrames) {
+                    wu.waker = Thread(tid: 0, tgid: 0, comm: Thread.timeoutComm, ns: k.weightedNs, count: k.wakeups)
+                    wu.wakerUserFrames = []
+                    wu.wakerKernelFrames = Self.timerPath(wu.wakerKernelFrames)
+                }
+                wakeups[wakeups.count - 1] = wu
             }
             let kind = Self.kind(ops: ops, frameVotes: kindWeights)
             let waiters = acc.byWaiter.map { thread($0.key, key.tgid, ns: $0.value.ns, count: $0.value.count) }
@@ -324,6 +332,13 @@ public struct LockReport: Sendable {
             }
         }
         return byTid.values.sorted(by: threadOrder)
+    }
+
+    /// The timer's part of a timer wakeup's kernel stack: up to the interrupt's entry
+    /// (`asm_sysvec_apic_timer_interrupt`…); what follows is the context it interrupted.
+    static func timerPath(_ kernelFrames: [String]) -> [String] {
+        guard let i = kernelFrames.firstIndex(where: { $0.hasPrefix("asm_") }) else { return kernelFrames }
+        return Array(kernelFrames[...i])
     }
 
     /// The waker's kernel stack shows a timer expiring (hrtimer_wakeup), not a futex wake.

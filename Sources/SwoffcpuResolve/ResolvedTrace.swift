@@ -17,6 +17,26 @@ public struct ResolvedTrace: Sendable {
     public var degraded: [String] = []
     /// The DWARF unwinder's tables and counts (nil with --unwind fp or without user stacks).
     public var unwind: UnwindSummary?
+    /// The files the traced processes had mapped executable, with their build-ids: a frame left
+    /// `module+0xVADDR` can be named later from its module's debug file (debuginfod).
+    public var modules: [Module] = []
+
+    public struct Module: Sendable, Equatable {
+        public var pid: Int32
+        public var path: String
+        public var buildID: String?
+        public var debugFile: String?
+        /// No `.symtab` and no debug file: only exported functions named.
+        public var stripped: Bool
+
+        public init(pid: Int32, path: String, buildID: String?, debugFile: String?, stripped: Bool) {
+            self.pid = pid
+            self.path = path
+            self.buildID = buildID
+            self.debugFile = debugFile
+            self.stripped = stripped
+        }
+    }
 
     public init(report: TraceReport, stacks: SymbolizedStacks = SymbolizedStacks(), locks: LockReport? = nil,
                 targetDescription: String? = nil) {

@@ -37,6 +37,70 @@ public struct StackResolver {
         if afterExec, let previous { earlierImages[pid, default: []].insert(previous, at: 0) }
     }
 
+    /// Every module of every snapshot (current and earlier images), once per (pid, path).
+    public var modules: [ResolvedTrace.Module] {
+        var out: [ResolvedTrace.Module] = []
+        var seen = Set<String>()
+        for pid in processes.keys.sorted() {
+            for snap in [processes[pid]!] + (earlierImages[pid] ?? []) {
+                let stripped = Set(snap.strippedModules.map(\.path))
+                for m in snap.modules where seen.insert("\(pid) \(m.path)").inserted {
+                    out.append(.init(pid: pid, path: m.path, buildID: m.buildID, debugFile: m.debugFile,
+                                     stripped: stripped.contains(m.path)))
+                }
+            }
+        }
+        return out
+    }
+
+    /// What the user should know about this run's names, one line each: files of the traced
+    /// processes that could not be read or were not used (a refused perf map…), debuginfod
+    /// failures, and the stripped modules whose frames in `stacks` stayed unnamed, with how to
+    /// get their symbols (the Debian `-dbgsym` package of the package that owns the file, or a
+    /// debuginfod server). Paths are the traced program's: sanitize before printing them.
+    public func symbolizationNotes(_ stacks: SymbolizedStacks) -> [String] {
+        var out: [String] = []
+        var seen = Set<String>()
+        let snapshots = processes.keys.sorted().flatMap { [processes[$0]!] + (earlierImages[$0] ?? []) }
+        for snap in snapshots {
+            for p in snap.problems where seen.insert(p).inserted { out.append("symbols of pid \(snap.pid): \(p)") }
+        }
+        if let debuginfod = symbolizer.debuginfod { out += debuginfod.notes }
+        // Stripped modules with unnamed frames (`module+0x…`) in the stacks, by how many.
+        var stripped: [String: (path: String, buildID: String?)] = [:]
+        for snap in snapshots {
+            for m in snap.strippedModules where stripped[m.module] == nil { stripped[m.module] = (m.path, m.buildID) }
+        }
+        guard !stripped.isEmpty else { return out }
+        var unnamed: [String: Int] = [:]
+        for name in stacks.table.names {
+            guard let plus = name.range(of: "+0x", options: .backwards) else { continue }
+            let module = String(name[..<plus.lowerBound])
+            if stripped[module] != nil { unnamed[module, default: 0] += 1 }
+        }
+        let modules = unnamed.keys.sorted { (unnamed[$0]!, $1) > (unnamed[$1]!, $0) }
+        let owners = Packages.debianOwners(of: modules.map { stripped[$0]!.path })
+        for module in modules {
+            let (path, buildID) = stripped[module]!
+            let n = unnamed[module]!
+            var line = "\(n) frame\(n == 1 ? "" : "s") of \(module) unnamed: \(path) is stripped and no debug file was found"
+            if let buildID { line += " (build-id \(buildID))" }
+            var how: [String] = []
+            if let pkg = owners[path] { how.append("install \(pkg)-dbgsym (its package is \(pkg): dpkg -S \(path))") }
+            if symbolizer.debuginfod == nil {
+                how.append("set DEBUGINFOD_URLS to a debuginfod server (Debian: https://debuginfod.debian.net)")
+            } else {
+                line += ", not on the debuginfod servers either"
+            }
+            if owners[path] == nil, let buildID, buildID.count > 2 {
+                how.append("put its debug file at /usr/lib/debug/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug")
+            }
+            if !how.isEmpty { line += ": " + how.joined(separator: ", or ") }
+            out.append(line)
+        }
+        return out
+    }
+
     /// The snapshot a user stack of `tgid` was walked in: the current image's, or, after an
     /// exec, the earlier image's whose executable mappings hold more of its addresses (ASLR
     /// puts the two images at different addresses; a tie keeps the newer).
@@ -287,8 +351,27 @@ public struct StackResolver {
         if let i = frames.prefix(8).lastIndex(where: Self.isTracepointPlumbing) {
             frames.removeFirst(i + 1)
             if !kept.isEmpty { kept.removeFirst(i + 1) }
+            keptAddresses = kept
+            return frames
         }
-        keptAddresses = kept
-        return frames
+        let entered = Self.withSchedulerEntry(frames)
+        // Frames put back have no address of their own: this stack's frames go without addresses.
+        keptAddresses = entered.count == frames.count ? kept : []
+        return entered
+    }
+
+    /// A kernel stack walked without the tracepoint (no plumbing at its leaf) is the stack of a
+    /// task found off-CPU at seeding (`bpf_get_task_stack`), whose unwinder starts at the function
+    /// that called the scheduler: `futex_do_wait`, where a walk at the switch-out starts at
+    /// `__schedule ← schedule ← futex_do_wait`. The scheduler's entry is put back, so that a wait
+    /// in progress when the trace started and the same wait walked later are one stack, not two.
+    /// preempt_schedule*, rt_mutex_schedule and schedule_rtlock enter `__schedule` themselves.
+    static func withSchedulerEntry(_ frames: [String]) -> [String] {
+        guard let first = frames.first, !first.hasPrefix("["), first != "__schedule" else { return frames }
+        if first == "schedule" || first.hasPrefix("preempt_schedule") || first.hasPrefix("rt_mutex_schedule")
+            || first.hasPrefix("schedule_rtlock") {
+            return ["__schedule"] + frames
+        }
+        return ["__schedule", "schedule"] + frames
     }
 }

@@ -72,6 +72,9 @@ public struct SymbolizerOptions: Sendable {
     /// Read the `[vdso]` image of the target from `/proc/PID/mem` (falls back to our own vdso,
     /// which is the same kernel's image).
     public var readVDSO: Bool = true
+    /// Fetch missing debug files from debuginfod servers (`Debuginfod`): by default as the
+    /// environment says (`DEBUGINFOD_URLS`); nil, never.
+    public var debuginfod: DebuginfodConfig? = DebuginfodConfig.fromEnvironment()
 
     public init() {}
 

@@ -57,6 +57,18 @@ public final class ProcessSymbols: @unchecked Sendable {
         return out
     }
 
+    /// Mapped files with no `.symtab` and no debug file found (stripped, as distributions ship
+    /// them): only their exported functions are named, the rest are `module+0xOFFSET`.
+    public var strippedModules: [(path: String, module: String, buildID: String?)] {
+        var seen = Set<ObjectIdentifier>()
+        var out: [(String, String, String?)] = []
+        for m in mappings {
+            guard let mod = m.module, mod.stripped, seen.insert(ObjectIdentifier(mod)).inserted else { continue }
+            out.append((m.entry.path, m.name, mod.buildIDHex))
+        }
+        return out
+    }
+
     /// Names one exact address (an instruction address, not adjusted).
     public func symbolize(_ address: UInt64) -> Frame {
         frame(address, isReturn: false)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwoffcpuSystem
 
 /// The parsed, immutable symbol information of one ELF file (plus its separate debug file).
 /// Shared between snapshots through the Symbolizer's caches.
@@ -13,9 +14,12 @@ final class ElfModule: Sendable {
     let debugFile: String?
     /// The file's `.eh_frame` CFI (leaf-frame recovery, Unwind/), nil when it has none.
     let unwindInfo: EhFrameUnwindInfo?
+    /// No `.symtab` and no debug file found: only its exported (`.dynsym`) functions are named.
+    let stripped: Bool
 
     init(path: String, buildID: [UInt8]?, loads: [LoadSegment], symbols: SymbolTable, debugFile: String?,
-         unwindInfo: EhFrameUnwindInfo? = nil) {
+         unwindInfo: EhFrameUnwindInfo? = nil, stripped: Bool = false) {
+        self.stripped = stripped
         self.path = path
         self.buildID = buildID
         self.loads = loads
@@ -25,6 +29,19 @@ final class ElfModule: Sendable {
     }
 
     var buildIDHex: String? { buildID.map { $0.map { String(format: "%02x", $0) }.joined() } }
+}
+
+/// Results written by several threads, each to its own index.
+private final class ParsedFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<ElfModule, Error>?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<ElfModule, Error>) { lock.lock(); results[i] = r; lock.unlock() }
+    func get(_ i: Int) -> Result<ElfModule, Error> {
+        lock.lock()
+        defer { lock.unlock() }
+        return results[i]!
+    }
 }
 
 /// Entry point. Holds the caches of parsed ELF files (by build-id, and by dev+inode+size+mtime),
@@ -37,8 +54,12 @@ public final class Symbolizer: @unchecked Sendable {
     /// Files that failed to parse, so that every snapshot does not retry them.
     private var failedIdentities: [FileIdentity: SymbolizerError] = [:]
 
+    /// The debuginfod client, when the options name servers (`DEBUGINFOD_URLS`).
+    public let debuginfod: Debuginfod?
+
     public init(options: SymbolizerOptions = .init()) {
         self.options = options
+        debuginfod = options.useDebugFiles ? options.debuginfod.map(Debuginfod.init(config:)) : nil
     }
 
     /// Number of distinct parsed ELF files in the cache.
@@ -64,18 +85,30 @@ public final class Symbolizer: @unchecked Sendable {
         struct FileKey: Hashable { var major: UInt32; var minor: UInt32; var inode: UInt64; var path: String }
         var modules: [FileKey: ElfModule?] = [:]
         var vdso: ElfModule? = nil
+        var files: [MapEntry] = []
+        var seenFiles = Set<FileKey>()
         for e in entries where e.executable {
             if e.isFileBacked {
-                let key = FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)
-                if modules[key] != nil { continue }
-                do {
-                    modules[key] = .some(try module(pid: pid, entry: e))
-                } catch {
-                    modules[key] = .some(nil)
-                    problems.append("\(e.path): \(error)")
+                if seenFiles.insert(FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)).inserted {
+                    files.append(e)
                 }
             } else if e.path == "[vdso]" {
                 vdso = vdsoModule(pid: pid, entry: e, problems: &problems)
+            }
+        }
+        // Each file parsed once; with debuginfod, on several threads: their downloads overlap.
+        let parsed = ParsedFiles(count: files.count)
+        let toParse = files
+        Concurrently.forEach(files.count, threads: debuginfod?.config.parallelFetches ?? 1) { [self] i in
+            parsed.set(i, Result { try module(pid: pid, entry: toParse[i]) })
+        }
+        for (i, e) in files.enumerated() {
+            let key = FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)
+            switch parsed.get(i) {
+            case .success(let m): modules[key] = .some(m)
+            case .failure(let error):
+                modules[key] = .some(nil)
+                problems.append("\(e.path): \(error)")
             }
         }
         var mappings: [ProcessSymbols.Mapping] = []
@@ -103,7 +136,9 @@ public final class Symbolizer: @unchecked Sendable {
                     perfMap = PerfMap.parse(try TargetFiles.readPerfMap(path, inRoot: root, uids: uids))
                     break
                 } catch .untrusted(let path, let why) {
+                    // Said once: the next place is the same file seen from outside the target's root.
                     problems.append(SymbolizerError.untrusted(path: path, why: why).description)
+                    break
                 } catch {
                     continue // none there
                 }
@@ -197,13 +232,15 @@ public final class Symbolizer: @unchecked Sendable {
         image.appendSymbols(to: &builder)
         var debugPath: String? = nil
         if !image.hasSymtab && options.useDebugFiles,
-           let (debugImage, path) = findDebugFile(for: image, mainIdentity: identity, originalPath: originalPath, pid: pid) {
+           let (debugImage, path) = findDebugFile(for: image, mainIdentity: identity, originalPath: originalPath, pid: pid)
+            ?? debuginfodFile(for: image) {
             debugImage.appendSymbols(to: &builder, includeDynsym: false)
             debugPath = path
         }
         let m = ElfModule(path: originalPath, buildID: image.buildID, loads: image.loads,
                           symbols: builder.build(), debugFile: debugPath,
-                          unwindInfo: EhFrameUnwindInfo(sections: image.sections, source: source))
+                          unwindInfo: EhFrameUnwindInfo(sections: image.sections, source: source),
+                          stripped: !image.hasSymtab && debugPath == nil)
         lock.lock()
         defer { lock.unlock() }
         if let id = image.buildID {
@@ -265,6 +302,17 @@ public final class Symbolizer: @unchecked Sendable {
             }
         }
         return nil
+    }
+
+    /// The debug file of a stripped image from a debuginfod server (or elfutils' cache), when
+    /// `DEBUGINFOD_URLS` names one: checked like a local one (same build-id, a `.symtab`).
+    private func debuginfodFile(for image: ELFImage) -> (ELFImage, String)? {
+        guard let debuginfod, let id = image.buildID, id.count >= 2 else { return nil }
+        let hex = id.map { String(format: "%02x", $0) }.joined()
+        guard case .found(let path) = debuginfod.debugFile(buildID: hex),
+              let f = try? FileByteSource(path: path),
+              let dbg = try? ELFImage(source: f, path: path), dbg.hasSymtab, dbg.buildID == id else { return nil }
+        return (dbg, path)
     }
 
     private func vdsoModule(pid: Int32, entry e: MapEntry, problems: inout [String]) -> ElfModule? {

@@ -30,6 +30,33 @@ public enum Concurrently {
         return (result.value!, b)
     }
 
+    /// `work(i)` for each i in `0..<count`, on up to `threads` threads (the calling one among
+    /// them), each taking the next index when it is done: for jobs that wait (downloads) more
+    /// than they compute. Returns when every index is done.
+    public static func forEach(_ count: Int, threads: Int, _ work: @escaping @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let next = Counter()
+        let worker: @Sendable () -> Void = {
+            while let i = next.take(below: count) { work(i) }
+        }
+        let done = DispatchGroup()
+        for _ in 1..<max(1, min(threads, count)) { start(in: done, worker) }
+        worker()
+        done.wait()
+    }
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+
     private static func start(in group: DispatchGroup, _ work: @escaping @Sendable () -> Void) {
         group.enter()
         Thread {

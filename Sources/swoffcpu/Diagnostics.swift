@@ -13,7 +13,8 @@ enum Diagnostics {
         var message = "\(error)"
         if let bpf = error as? BPFError {
             if bpf.errno == EPERM || bpf.errno == EACCES {
-                message += " (are you root? swoffcpu needs CAP_BPF and CAP_PERFMON)"
+                message += " (are you root? swoffcpu needs CAP_BPF and CAP_PERFMON to trace, CAP_SYSLOG for kernel "
+                    + "symbols, CAP_SYS_PTRACE for other users' processes: setcap cap_bpf,cap_perfmon,cap_syslog,cap_sys_ptrace+ep swoffcpu)"
             }
             if !bpf.libbpfTail.isEmpty {
                 let lines = bpf.libbpfTail.split(separator: "\n")

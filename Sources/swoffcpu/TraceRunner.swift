@@ -182,6 +182,8 @@ struct TraceRunner {
             }
         }
         var symbolized = SymbolizedStacks()
+        var degradedAtEnd: [String] = []
+        var modules: [ResolvedTrace.Module] = []
         if var resolver {
             // Again at the end, for libraries loaded meanwhile (parsed files are cached).
             Log.timed("stop: process snapshots taken again") {
@@ -199,6 +201,13 @@ struct TraceRunner {
             if resolver.droppedDataFrames > 0 {
                 Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in non-executable mappings dropped (walks through code without frame pointers)")
             }
+            // What stayed unnamed and why, and how to get the names: said, and kept in the JSON.
+            modules = resolver.modules
+            for note in resolver.symbolizationNotes(symbolized) {
+                let line = TerminalText.sanitize(note)
+                Diagnostics.write("swoffcpu: warning: \(line)\n")
+                degradedAtEnd.append(line)
+            }
         }
         let locks = Log.timed("stop: locks named") { LockResolver.report(report, resolver: resolver) }
         // Symbolized: the raw stacks and leaf contexts (100 MB for 100,000 stacks) are not needed
@@ -206,7 +215,8 @@ struct TraceRunner {
         Log.timed("stop: raw stacks released") { report.stacks?.releaseStacks() }
         var trace = ResolvedTrace(report: report, stacks: symbolized, locks: locks)
         PythonReport.annotate(&trace, python: resolver?.python ?? [:])
-        trace.degraded = degraded
+        trace.degraded = degraded + degradedAtEnd
+        trace.modules = modules
         trace.unwind = unwind.summary(session: session)
         if let command {
             // The command as typed, and with -f how many processes it started (+ N processes).

@@ -24,7 +24,7 @@ import Testing
     /// this process's memory.
     static let systemCalls = ["isatty(", "clock_gettime(", "nanosleep(", "sigaction(", "swoffcpu_install_stop_signals",
                               "swoffcpu_stop_signal", "swoffcpu_effective_caps", "/proc/self/status",
-                              "FileHandle.standardError"]
+                              "FileHandle.standardError", "swoffcpu_http_get"]
 
     static var sources: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources").standardized

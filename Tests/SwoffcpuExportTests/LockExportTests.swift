@@ -171,10 +171,12 @@ struct LockExportTests {
         #expect(threaded.contains(";hot1-101 999000"))
     }
 
-    /// Checks that a timer's wakeup is labelled [timeout], not the interrupted thread.
+    /// Checks that a timer's wakeup is labelled [timeout], not the interrupted thread, and carries
+    /// the timer's path only: the interrupted thread's stacks did not release anything (issue 15).
     @Test func timerWakeups() {
         let r = lockReport(timer: true)
-        #expect(WakerFolded().render(r).contains("hrtimer_wakeup_[k];__hrtimer_run_queues_[k];__lll_lock_wake"))
+        #expect(WakerFolded().render(r).contains("hrtimer_wakeup_[k];__hrtimer_run_queues_[k];[timeout] 999000"))
+        #expect(!WakerFolded().render(r).contains("__hrtimer_run_queues_[k];__lll_lock_wake"))
         #expect(WakerFolded().render(r).contains(";[timeout] 999000"))
         #expect(r.contended[0].releasers.contains { $0.label == "[timeout]" })
     }

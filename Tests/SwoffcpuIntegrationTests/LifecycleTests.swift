@@ -77,6 +77,9 @@ extension IntegrationTests {
                                      + " '\(try swoffcpuBinary())' -p \(w.pid) -d 1")
             #expect(r.code == 1, "\(r.stderr)")
             #expect(r.stderr.hasPrefix("swoffcpu: error: missing CAP_BPF and CAP_PERFMON"), "\(r.stderr)")
+            // The full set, with what each is for.
+            #expect(r.stderr.contains("cap_bpf,cap_perfmon,cap_syslog,cap_sys_ptrace") && r.stderr.contains("CAP_SYSLOG for kernel symbols")
+                    && r.stderr.contains("CAP_SYS_PTRACE for other users' processes"), "\(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1)
         }
 

@@ -338,5 +338,42 @@ extension IntegrationTests {
             #expect(frames.contains { $0.contains("consumer") }, "\(frames)")
             #expect(!frames.contains { $0.contains("sem_waiter") }, "\(frames)")
         }
+
+        /// The lock report is consistent on xz -T2's pattern (issue 15), a condition variable
+        /// waited on with a 300 ms timeout that nobody signals, its first wait in progress when the
+        /// trace starts:
+        /// - releaser shares and releaser stacks agree: the one releaser is `[timeout]`, and the
+        ///   one releaser stack is the timer's path (no user frames of whatever thread the timer
+        ///   interrupt hit), with the same weight;
+        /// - one wait, one stack: the wait in progress at the start (walked by the seed iterator,
+        ///   whose unwinder starts at futex_do_wait) and the waits walked at their switch-out have
+        ///   the same kernel stack, from `__schedule`.
+        @Test func timedWaitReportIsConsistent() throws {
+            let w = try Workload("timedwait")
+            defer { w.stop() }
+            let cond = try #require(addresses(w)["g_tw_cond"])
+            usleep(100_000)
+            let run = try CLIRun.run(pid: w.pid, seconds: 2)
+            print(run.stdout)
+            let lock = try #require(run.locks.first { u64($0["address"]) >= cond && u64($0["address"]) < cond + 48 })
+            #expect(str(lock["kind"]) == "condvar")
+            let releasers = lock["releasers"] as? [[String: Any]] ?? []
+            let releaserStacks = lock["releaser_stacks"] as? [[String: Any]] ?? []
+            let waiterStacks = lock["waiter_stacks"] as? [[String: Any]] ?? []
+            #expect(releasers.map { str($0["comm"]) } == ["[timeout]"], "\(releasers)")
+            #expect(releaserStacks.count == 1, "\(releaserStacks)")
+            if let s = releaserStacks.first, let r = releasers.first {
+                #expect((s["user_frames"] as? [String] ?? []).isEmpty)
+                #expect((s["kernel_frames"] as? [String] ?? []).contains("hrtimer_wakeup"))
+                #expect(u64(s["weighted_ns"]) == u64(r["weighted_ns"]))
+            }
+            #expect(waiterStacks.count == 1, "one wait, one stack: \(waiterStacks.map { $0["kernel_frames"] ?? [] })")
+            for s in waiterStacks {
+                #expect((s["kernel_frames"] as? [String])?.first == "__schedule", "\(s)")
+            }
+            // The text says the same: `released` 100 % above `releasers [timeout] 100.0%`.
+            #expect(run.stdout.contains("releasers         [timeout] 100.0%"))
+            #expect(run.stdout.contains("released  100.0%"))
+        }
     }
 }

@@ -25,7 +25,17 @@ private var symbols: LockReport.Symbols { LockReport.Symbols(
         if id == StackData.Marker.beforeTrace.rawValue { return ["[user stack: waiting since before the trace]"] }
         return tgid == 1 ? userStacks[id] ?? ["[lost]"] : []
     },
-    kernelFrames: { id in id == 900 ? ["__schedule", "schedule", "futex_wait"] : id == 901 ? ["try_to_wake_up", "hrtimer_wakeup"] : [] },
+    kernelFrames: { id in
+        switch id {
+        case 900: ["__schedule", "schedule", "futex_wait"]
+        case 901: ["try_to_wake_up", "hrtimer_wakeup"]
+        // A timer interrupt that hit a thread in a read(2), and one that hit a thread in user space.
+        case 902: ["try_to_wake_up", "hrtimer_wakeup", "hrtimer_interrupt", "asm_sysvec_apic_timer_interrupt",
+                   "ksys_read", "do_syscall_64"]
+        case 903: ["try_to_wake_up", "hrtimer_wakeup", "hrtimer_interrupt", "asm_sysvec_apic_timer_interrupt"]
+        default: []
+        }
+    },
     lockName: { _, uaddr in uaddr == 0x1000 ? "g_hot" : uaddr == 0x2000 ? "g_cold" : nil }) }
 
 private func wait(_ tid: Int32, _ uaddr: UInt64, _ ns: UInt64, waits: UInt64 = 1, max: UInt64? = nil,
@@ -148,6 +158,48 @@ struct LockReportTests {
         let r = LockReport(timed, symbols: symbols)
         #expect(r.idle.map(\.kind) == [.semaphore])
         #expect(r.idle[0].releasers.map(\.label) == ["[timeout]"])
+    }
+
+    /// Releaser shares and releaser stacks agree (issue 15: `releasers [timeout] 100.0%` above a
+    /// `released` stack of whatever thread the timer interrupt hit): a timer's wakeups are the
+    /// timer's, one stack of the timer's path whatever the interrupt hit, with the same weight as
+    /// the `[timeout]` releaser; a real release keeps its thread's stacks.
+    @Test func timerReleasesAreTheTimers() {
+        var other = waker(31, 0x7000, waiterStack: 110, waker: 77, wakerStack: 102, ns: 300, wakerKernel: 902)
+        other.wakerTgid = 5  // another process's thread, interrupted
+        let data = LockData(waits: [wait(31, 0x7000, 1_000, waits: 4)], wakers: [
+            waker(31, 0x7000, waiterStack: 110, waker: 32, wakerStack: 101, ns: 300, wakerKernel: 903),
+            other,
+            waker(31, 0x7000, waiterStack: 110, waker: 33, wakerStack: 111, ns: 100),
+        ])
+        let lock = LockReport(data, report: report(names: [31: "consumer", 32: "worker", 33: "producer"]),
+                              symbols: symbols).all[0]
+        #expect(lock.releasers.map(\.label) == ["[timeout]", "producer-33"])
+        #expect(lock.releasers.map(\.ns) == [600, 100])
+        #expect(lock.releaserStacks.count == 2)
+        let timer = lock.releaserStacks[0]
+        #expect(timer.userFrames.isEmpty && timer.weightedNs == 600 && timer.wakeups == 2)
+        #expect(timer.kernelFrames == ["try_to_wake_up", "hrtimer_wakeup", "hrtimer_interrupt", "asm_sysvec_apic_timer_interrupt"])
+        #expect(lock.releaserStacks[1].userFrames == userStacks[111] && lock.releaserStacks[1].weightedNs == 100)
+        // Every releaser stack belongs to a listed releaser with at least its weight.
+        for w in lock.wakeups {
+            #expect(lock.releasers.contains { $0.tid == w.waker.tid && $0.ns >= w.weightedNs })
+        }
+        #expect(lock.wakeups.filter { $0.waker.comm == "[timeout]" }.allSatisfy { $0.wakerUserFrames.isEmpty })
+    }
+
+    /// One wait, one stack: the kernel stack of a wait in progress when the trace started (the
+    /// seed iterator's bpf_get_task_stack starts at the scheduler's caller) gets the scheduler's
+    /// entry back, so it is the stack the same wait has when walked at a switch-out.
+    @Test func seededKernelStacksStartAtTheScheduler() {
+        let walked = ["__schedule", "schedule", "futex_do_wait", "__futex_wait", "futex_wait"]
+        #expect(StackResolver.withSchedulerEntry(Array(walked.dropFirst(2))) == walked)
+        #expect(StackResolver.withSchedulerEntry(walked) == walked)
+        #expect(StackResolver.withSchedulerEntry(Array(walked.dropFirst())) == walked)
+        #expect(StackResolver.withSchedulerEntry(["rt_mutex_schedule", "rt_mutex_slowlock_block"])
+                == ["__schedule", "rt_mutex_schedule", "rt_mutex_slowlock_block"])
+        #expect(StackResolver.withSchedulerEntry(["[lost: stack map full]"]) == ["[lost: stack map full]"])
+        #expect(StackResolver.withSchedulerEntry([]) == [])
     }
 
     /// Checks the kind rules one by one (docs/locks.md).

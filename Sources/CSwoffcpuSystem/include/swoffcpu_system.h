@@ -1,7 +1,8 @@
 /*
  * The few OS calls Swift cannot make well by itself: an async-signal-safe stop flag
- * (a signal handler must not call into the Swift runtime) and capget, which Glibc's
- * Swift module does not export. Everything else of the OS edge is Swift, in
+ * (a signal handler must not call into the Swift runtime), capget, which Glibc's
+ * Swift module does not export, and HTTP downloads through a libcurl loaded on demand
+ * (variadic C calls). Everything else of the OS edge is Swift, in
  * Sources/SwoffcpuSystem, which is the only user of this module.
  */
 #ifndef SWOFFCPU_SYSTEM_H
@@ -17,5 +18,12 @@ int swoffcpu_effective_caps(uint64_t *caps);
 void swoffcpu_install_stop_signals(void);
 /* The signal that asked to stop, or 0. */
 int swoffcpu_stop_signal(void);
+
+/* GET `url` into `fd` (http.c: libcurl, loaded on first use). `timeout_s`: connect within it,
+ * then at least 100 KiB per `timeout_s` (0: none); `max_time_s`: the whole transfer (0: none);
+ * `max_bytes`: the body's size (0: any). Returns 0 when the transfer completed (`*status`: the
+ * HTTP status, 0 for file://), 1 when it failed, -1 when libcurl cannot be loaded; `err` says why. */
+int swoffcpu_http_get(const char *url, int fd, long timeout_s, long max_time_s, unsigned long long max_bytes,
+		      long *status, char *err, unsigned long errlen);
 
 #endif

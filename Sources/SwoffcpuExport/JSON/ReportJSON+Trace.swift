@@ -8,6 +8,17 @@ extension ReportJSON {
         var extra = JSONObject()
         extra["degraded"] = .array(trace.degraded.map { .string($0) })
         if let u = trace.unwind { extra["unwind"] = UnwindJSON.object(u) }
+        if !trace.modules.isEmpty {
+            extra["modules"] = .array(trace.modules.map { m in
+                var o = JSONObject()
+                o["pid"] = .int(Int64(m.pid))
+                o["path"] = .string(m.path)
+                o["build_id"] = m.buildID.map { .string($0) } ?? .null
+                o["debug_file"] = m.debugFile.map { .string($0) } ?? .null
+                o["stripped"] = .bool(m.stripped)
+                return .object(o)
+            })
+        }
         if let sampling = trace.report.stacks {
             for m in StackJSON.members(trace.stacks, sampling: sampling).members { extra[m.key] = m.value }
         }

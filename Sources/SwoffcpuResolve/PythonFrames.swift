@@ -15,6 +15,14 @@ public enum PythonFrames {
             if let why { notes.append("pid \(pid): \(why): native frames only") }
             guard let location else { continue }
             let version = PythonVersion(hex: location.versionHex)
+            // A free-threaded 3.13 (3.13t) has the same version number and other objects: its
+            // _Py_DebugOffsets say so.
+            if version.minor >= 13, let raw = PythonProbe.read(pid: pid, address: location.runtime, count: 24),
+               raw.prefix(8).elementsEqual("xdebugpy".utf8),
+               raw.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self) }) != 0 {
+                notes.append("pid \(pid): Python \(version) (\(location.module)) is a free-threaded build: native frames only")
+                continue
+            }
             guard let layout = PythonLayout.known[location.versionHex]
                     ?? layoutFromDebugOffsets(pid: pid, runtime: location.runtime, hex: location.versionHex) else {
                 notes.append("pid \(pid): Python \(version) (\(location.module)) has no known layout "

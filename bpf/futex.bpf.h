@@ -114,7 +114,7 @@ static __always_inline void end_futex_wait(struct task_struct *p, struct task_ac
 		lv->max_wait_ns = d;
 
 wakers:
-	if (a->weight && a->waker_tid) {
+	if (a->weight && a->waker_seen) {
 		struct swoffcpu_waker_key wk = {
 			.tgid = lk.tgid,
 			.waiter_tid = lk.tid,
@@ -137,6 +137,7 @@ wakers:
 		}
 	}
 	a->waker_tid = 0;
+	a->waker_seen = 0;
 }
 
 /*
@@ -191,6 +192,9 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p)
 	if (a->state != SWOFFCPU_BLOCKED || !still_in_futex_wait(p, a))
 		return 0;
 	cur = bpf_get_current_task_btf();
+	/* pid 0: the idle task, i.e. an interrupt on an idle CPU (a timed wait's timer): still a
+	 * release, named from its kernel stack (`[timeout]` in the lock report). */
+	a->waker_seen = 1;
 	a->waker_tid = cur->pid;
 	a->waker_tgid = cur->tgid;
 	a->waker_ustack = SWOFFCPU_STACK_NONE;

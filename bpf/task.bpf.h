@@ -54,7 +54,7 @@ struct task_acct {
 	__u32 futex_op;
 	__u32 waker_tid;
 	__u32 waker_tgid;
-	__u32 pad;
+	__u32 waker_seen;              /* a waker was seen (waker_tid 0: an interrupt on an idle CPU, a timer) */
 	__u64 waker_ustack;
 	__u64 waker_kstack;
 	/* The kernel's clocks when tracing of the thread began. */

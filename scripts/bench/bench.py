@@ -355,9 +355,8 @@ def fmt_exit(code):
 # Modes run again with --compare's binary: key suffix and label suffix.
 COMPARED = "@compared"
 COMPARED_MODES = ("nostacks", "default", "allstacks", "other")
-# The overhead modes run (--modes): "untraced" always.
-DEFAULT_MODES = ("untraced", "nostacks", "default", "allstacks", "offcputime", "other")
-MODES = None
+# Overhead modes run only when --modes names them (-a: every task of the machine).
+OPT_IN_MODES = ("all", "allnostacks")
 
 
 def overhead_modes(sw, other_pid, compare=None):
@@ -405,7 +404,7 @@ def overhead_modes(sw, other_pid, compare=None):
         ("allnostacks", "`swoffcpu -a --no-stacks`", lambda pid: [sw, "-a", "--no-stacks"],
          SWOFFCPU_LINKS, None, "—"),
     ]
-    modes = [m for m in modes if m[0] in (MODES or DEFAULT_MODES)]
+    modes = [m for m in modes if m[0] not in OPT_IN_MODES or m[0] in MODE_FILTER]
     if compare:
         def swap(argv_for):
             return lambda pid: [compare if a == sw else a for a in argv_for(pid)]
@@ -892,8 +891,10 @@ def main():
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: overhead,stats,scale,breakdown")
     ap.add_argument("--modes", default="",
-                    help="comma-separated overhead modes to run (default all; untraced always): nostacks,default,"
-                         "allstacks,offcputime,timeline,perfsched,other (with --compare, KEY@compared too)")
+                    help="comma-separated overhead modes to run (default all but -a's; untraced always): nostacks,"
+                         "default,allstacks,oncpu,offcputime,timeline,perfsched,other, with --unwind-modes unwindfp,"
+                         "unwinddwarf,allstacksfp, and all,allnostacks (swoffcpu -a, only when named); "
+                         "with --compare, KEY@compared too")
     ap.add_argument("--targets", default="",
                     help="comma-separated scale targets to run (default all): threads1k,threads10k,churn,stacks")
     ap.add_argument("--swoffcpu", help="use this swoffcpu binary instead of building one")
@@ -901,15 +902,10 @@ def main():
     ap.add_argument("--compare", metavar="BINARY",
                     help="a second swoffcpu (e.g. the previous commit's build): its modes run in the same "
                          "alternating rounds and BPF-cost runs, reported next to this build's")
-    ap.add_argument("--modes", help="comma-separated overhead modes to run (default: untraced,nostacks,default,"
-                    "allstacks,offcputime,other; also all,allnostacks: swoffcpu -a)")
     ap.add_argument("--build-retries", type=int, default=2)
     ap.add_argument("--out", help="markdown file to write (default out/bench-DATE.md)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (tracer outputs, JSON)")
     args = ap.parse_args()
-    if args.modes:
-        global MODES
-        MODES = ("untraced",) + tuple(filter(None, args.modes.split(",")))
     q = args.quick
     args.rounds = args.rounds or (2 if q else 11)
     args.loops = args.loops or (50000 if q else 150000)

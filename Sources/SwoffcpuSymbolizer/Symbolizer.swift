@@ -16,6 +16,8 @@ final class ElfModule: Sendable {
     let unwindInfo: EhFrameUnwindInfo?
     /// No `.symtab` and no debug file found: only its exported (`.dynsym`) functions are named.
     let stripped: Bool
+    /// The build-id in hex, made once: pprof's mappings ask for it at every frame.
+    let buildIDHex: String?
 
     init(path: String, buildID: [UInt8]?, loads: [LoadSegment], symbols: SymbolTable, debugFile: String?,
          unwindInfo: EhFrameUnwindInfo? = nil, stripped: Bool = false) {
@@ -26,9 +28,21 @@ final class ElfModule: Sendable {
         self.symbols = symbols
         self.debugFile = debugFile
         self.unwindInfo = unwindInfo
+        buildIDHex = buildID.map(hexString)
     }
+}
 
-    var buildIDHex: String? { buildID.map { $0.map { String(format: "%02x", $0) }.joined() } }
+/// Lower-case hex of `bytes` (a build-id), without Foundation's formatter (String(format:) costs
+/// microseconds a byte).
+func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Results written by several threads, each to its own index.
@@ -265,7 +279,7 @@ public final class Symbolizer: @unchecked Sendable {
         // (path, whether the tracer may open it as is: a debug directory's)
         var candidates: [(path: String, host: Bool)] = []
         if let id = image.buildID, id.count >= 2 {
-            let h = id.map { String(format: "%02x", $0) }.joined()
+            let h = hexString(id)
             let rel = "/.build-id/\(h.prefix(2))/\(h.dropFirst(2)).debug"
             for dir in options.debugDirectories { candidates.append((dir + rel, true)) }
         }
@@ -308,7 +322,7 @@ public final class Symbolizer: @unchecked Sendable {
     /// `DEBUGINFOD_URLS` names one: checked like a local one (same build-id, a `.symtab`).
     private func debuginfodFile(for image: ELFImage) -> (ELFImage, String)? {
         guard let debuginfod, let id = image.buildID, id.count >= 2 else { return nil }
-        let hex = id.map { String(format: "%02x", $0) }.joined()
+        let hex = hexString(id)
         guard case .found(let path) = debuginfod.debugFile(buildID: hex),
               let f = try? FileByteSource(path: path),
               let dbg = try? ELFImage(source: f, path: path), dbg.hasSymtab, dbg.buildID == id else { return nil }

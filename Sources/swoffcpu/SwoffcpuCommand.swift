@@ -118,6 +118,7 @@ struct Swoffcpu: ParsableCommand {
             var runner = TraceRunner(target: target, stacks: stacks, unwindMode: unwinding.unwind, python: python,
                                      verbose: verbose, follow: launch.follow, command: command,
                                      timeline: timeline, onCPUHz: profile.onCPUHz)
+            runner.recordSites = profile.pprof != nil
             live.configure(&runner, &output, all: target.service.all, top: stacks.top) // LiveOptions.swift
             let trace = try runner.run()
             try output.write(trace)

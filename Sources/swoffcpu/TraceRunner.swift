@@ -20,6 +20,8 @@ struct TraceRunner {
     var onCPUHz: UInt32? = nil
     /// --interval (LiveView.swift).
     var live: LiveView? = nil
+    /// Frames' addresses and mappings kept for the pprof file (--pprof); not needed otherwise.
+    var recordSites = true
 
     func run() throws -> ResolvedTrace {
         // First of all: a SIGINT or SIGTERM while the programs load (a second or two on a busy
@@ -46,6 +48,7 @@ struct TraceRunner {
         // Also without stacks: they name the locks (futex addresses in data, bss, stacks).
         // Before the programs load: the unwind tables are built from them (docs/unwinding.md).
         var resolver: StackResolver? = StackResolver()
+        resolver?.recordSites = recordSites
         let targets = target.pids + target.tids.compactMap { ProcFS.tgid(of: $0) }
         var snapshotted: [Int32] = []
         for pid in targets where !snapshotted.contains(pid) {

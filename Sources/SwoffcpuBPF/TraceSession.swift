@@ -70,6 +70,23 @@ public struct LiveStats: Sendable {
 /// every open interval at that instant, and threads exiting meanwhile are still reported.
 public final class TraceSession {
     public let options: TraceOptions
+    /// Python interpreters found while tracing (a followed process, a command): `addPython`.
+    private var pythonAdded = false
+
+    /// A CPython process found while tracing (born or exec'ed under --follow, a command): its
+    /// frames are read from the next stack walk on (the kernel side looks `py_procs` up by tgid).
+    /// The Python frame chains stored so far (to name their code objects while the processes
+    /// live); empty when none or on error.
+    public func pythonStacksNow() -> [UInt64: PythonRawStack] {
+        guard skel != nil, !options.python.isEmpty || pythonAdded else { return [:] }
+        return (try? PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS))) ?? [:]
+    }
+
+    public func addPython(_ target: PythonTarget) throws {
+        guard let skel else { return }
+        try PythonMaps.configure(fd: swoffcpu_map_fd(skel, SWOFFCPU_MAP_PY_PROCS), targets: [target])
+        pythonAdded = true
+    }
     /// Thread-group ids traced (from `pids`, and the processes of `tids`).
     public let tgids: [Int32]
     /// The traced processes, told apart from later processes that reuse their PIDs.
@@ -356,7 +373,7 @@ public final class TraceSession {
             throw error
         }
         data.userLeafWords = try leaves.value()
-        if !options.python.isEmpty { data.pythonStacks = try PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS)) }
+        if !options.python.isEmpty || pythonAdded { data.pythonStacks = try PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS)) }
         return data
     }
 

@@ -232,6 +232,12 @@ public final class PythonCode: @unchecked Sendable {
         return read(object + UInt64(l.bytesData), Int(size))
     }
 
+    /// Reads and keeps the names of `codes` now, while the process lives: a process that exits
+    /// before the report would leave them `[python: code … unreadable]`.
+    public func prefetch(_ codes: [UInt64]) {
+        for c in codes { _ = info(c) }
+    }
+
     private func info(_ code: UInt64) -> CodeInfo? {
         if let i = lock.withLock({ names[code] }) { return i }
         let l = target.layout

@@ -94,6 +94,8 @@ struct TraceRunner {
                                 processes: session.tgids.count)
         var statusShownNs: UInt64 = 0
         var followSeen = 0
+        var pythonFollower = PythonFollower(enabled: options.processEvents && stacks.enabled && !stacks.noUserStacks
+                                            && !python.noPython)
         let startNs = session.windowStartNs
         let deadlineNs = target.duration.map { startNs + UInt64(($0 * 1e9).rounded()) }
         var why = ""
@@ -126,6 +128,10 @@ struct TraceRunner {
                 Diagnostics.write("swoffcpu: pid \(t.pid)\(name) exited \(DurationFormat.format(ns: now - startNs)) into the trace\n")
             }
             follower.consume(session.processEvents(), resolver: &resolver)
+            // A Python program started or exec'ed meanwhile: its frames too.
+            pythonFollower.poll(pids: follower.alive.union(command.map { [$0.pid] } ?? []), session: session,
+                                resolver: &resolver, nowNs: now)
+            pythonFollower.prefetch(session: session, resolver: resolver, nowNs: now)
             if exited.count == session.targets.count && !session.targets.isEmpty && !options.processEvents {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")

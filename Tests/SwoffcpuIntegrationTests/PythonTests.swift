@@ -194,6 +194,35 @@ extension IntegrationTests {
         /// GIL contention (three threads spinning in Python): their blocked time is waiting to
         /// take the GIL, shown as [GIL] under the spinning function for ≥ 95 % of it, and
         /// counted apart within blocked (JSON gil_wait_ns: ≥ 95 % of each spinner's blocked).
+        /// A Python program that swoffcpu starts (`-f -- sh -c 'sleep 2 | python3 py_waits.py lock'`):
+        /// found at its exec (PythonFollower), its frames read from then on and named while it
+        /// lives — it exits before the report, so names read at the end would be unreadable.
+        @Test func commandStartsPython() throws {
+            let script = WorkloadBuilder.sourceDir + "/py_waits.py"
+            let dir = NSTemporaryDirectory() + "/swoffcpu-python-cmd-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let folded = dir + "/out.folded"
+            let out = open("/dev/null", O_WRONLY | O_CLOEXEC)
+            defer { close(out) }
+            let code = try waitChild(try Spawn.spawn(try swoffcpuBinary(),
+                                                     ["-f", "--folded", folded, "--", "/bin/sh", "-c",
+                                                      "sleep 2 | /usr/bin/python3 '\(script)' lock"], stdout: out))
+            #expect(code == 0)
+            let f = try FoldedStacks(path: folded)
+            let thread = "threading.Thread._bootstrap ("
+            expectShare(f, "command python3", state: "blocked", anchor: thread,
+                        [thread, "py_waits.worker_lock (py_waits.py:", "py_waits.take_lock (py_waits.py:", "futex_wait"])
+            let blocked = f.total(state: "blocked")
+            let (_, framed) = f.share(state: "blocked", anchor: thread, sequence: [])
+            print("[python] command: \(framed) of \(blocked) µs blocked under Python frames")
+            #expect(framed * 100 >= blocked * 80, "\(framed) of \(blocked) µs blocked under Python frames")
+            // Code first walked in the last 200 ms before the exit (its shutdown) may stay unnamed.
+            let unreadable = f.lines.filter { $0.frames.contains { $0.contains("unreadable]") } }.reduce(0) { $0 + $1.us }
+            let all = f.lines.reduce(0) { $0 + $1.us }
+            #expect(unreadable * 100 <= all * 5, "\(unreadable) of \(all) µs under unreadable code objects")
+        }
+
         @Test func gilContention() throws {
             let f = try trace("/usr/bin/python3", "gil")
             let spinners = threads(f).filter { $0.blocked > 20_000_000 }

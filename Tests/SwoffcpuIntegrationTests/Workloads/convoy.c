@@ -15,23 +15,6 @@
 
 static pthread_mutex_t convoy_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void burn_cpu(uint64_t ns)
-{
-	struct timespec ts;
-	uint64_t end;
-	volatile unsigned long x = 0;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	end = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ns;
-	for (;;) {
-		for (int i = 0; i < 256; i++)
-			x++;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= end)
-			break;
-	}
-}
-
 static void *worker(void *arg)
 {
 	const char *name = arg;
@@ -48,9 +31,9 @@ static void *worker(void *arg)
 	wl_thread_ready(name);
 	for (;;) {
 		pthread_mutex_lock(&convoy_lock);
-		burn_cpu(100000);
+		wl_burn_cpu_ns(100000);
 		pthread_mutex_unlock(&convoy_lock);
-		burn_cpu(5000);
+		wl_burn_cpu_ns(5000);
 	}
 	return NULL;
 }

@@ -13,23 +13,6 @@
 
 static int fds[2];
 
-static void burn_cpu(uint64_t ns)
-{
-	struct timespec ts;
-	uint64_t end;
-	volatile unsigned long x = 0;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	end = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ns;
-	for (;;) {
-		for (int i = 0; i < 256; i++)
-			x++;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= end)
-			break;
-	}
-}
-
 static void *reader(void *arg)
 {
 	char c;
@@ -60,7 +43,7 @@ int main(int argc, char **argv)
 		setpriority(PRIO_PROCESS, 0, -20); /* best effort: a busy machine's other work does not starve it */
 		close(fds[0]);
 		for (;;) {
-			burn_cpu(1000000);
+			wl_burn_cpu_ns(1000000);
 			if (write(fds[1], "x", 1) != 1)
 				_exit(0);
 		}

@@ -51,31 +51,13 @@ static void take(struct queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Burn `ns` of this thread's CPU time (not wall time: preemption does not shorten it). */
-static void burn_cpu(uint64_t ns)
-{
-	struct timespec ts;
-	uint64_t end;
-	volatile unsigned long x = 0;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	end = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ns;
-	for (;;) {
-		for (int i = 0; i < 256; i++)
-			x++;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= end)
-			break;
-	}
-}
-
 static void *source(void *arg)
 {
 	(void)arg;
 	high_priority();
 	wl_thread_ready("stage-src");
 	for (;;) {
-		burn_cpu(20000);
+		wl_burn_cpu_ns(20000);
 		put(&q1);
 	}
 	return NULL;
@@ -88,7 +70,7 @@ static void *slow(void *arg)
 	wl_thread_ready("stage-slow");
 	for (;;) {
 		take(&q1);
-		burn_cpu(500000);
+		wl_burn_cpu_ns(500000);
 		put(&q2);
 	}
 	return NULL;
@@ -101,7 +83,7 @@ static void *sink(void *arg)
 	wl_thread_ready("stage-sink");
 	for (;;) {
 		take(&q2);
-		burn_cpu(20000);
+		wl_burn_cpu_ns(20000);
 	}
 	return NULL;
 }

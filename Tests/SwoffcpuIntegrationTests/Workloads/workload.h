@@ -161,4 +161,23 @@ static inline void wl_burn_ns(uint64_t ns)
 			x++;
 }
 
+/* Burn `ns` of this thread's own CPU time (CLOCK_THREAD_CPUTIME_ID): work whose on-CPU time is
+ * known by construction, however long the thread waits for a CPU meanwhile. */
+static inline void wl_burn_cpu_ns(uint64_t ns)
+{
+	struct timespec ts;
+	uint64_t end;
+	volatile unsigned long x = 0;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	end = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ns;
+	for (;;) {
+		for (int i = 0; i < 256; i++)
+			x++;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= end)
+			break;
+	}
+}
+
 #endif /* SWOFFCPU_WORKLOAD_H */

@@ -18,7 +18,7 @@
 
 enum { OP_MUTEX, OP_COND, OP_READ, OP_SLEEP, OP_PARK };
 
-#define ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")
+#include "deep_levels.h"
 
 extern int lib_enter(int op, int k);
 extern int fp_enter(int (*leaf)(int, int), int op, int k);
@@ -67,17 +67,6 @@ __attribute__((noinline)) int x_bottom(int op, int k)
 	}
 	return k + c;
 }
-
-#define LEVEL(name, next)                                      \
-	__attribute__((noinline)) int name(int op, int k)      \
-	{                                                      \
-		char buf[256];                                 \
-		memset(buf, k, sizeof buf);                    \
-		ESCAPE(buf);                                   \
-		int r = next(op, k + 1);                       \
-		ESCAPE(buf);                                   \
-		return r + buf[k & 255];                       \
-	}
 
 LEVEL(x24, x_bottom) LEVEL(x23, x24) LEVEL(x22, x23) LEVEL(x21, x22) LEVEL(x20, x21) LEVEL(x19, x20)
 LEVEL(x18, x19) LEVEL(x17, x18) LEVEL(x16, x17) LEVEL(x15, x16) LEVEL(x14, x15) LEVEL(x13, x14)

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")
+#include "deep_levels.h"
 
 __attribute__((noinline)) int l_bottom(int op, int k)
 {
@@ -11,17 +11,6 @@ __attribute__((noinline)) int l_bottom(int op, int k)
 	nanosleep(&ts, NULL);
 	return op + k;
 }
-
-#define LEVEL(name, next)                                      \
-	__attribute__((noinline)) int name(int op, int k)      \
-	{                                                      \
-		char buf[256];                                 \
-		memset(buf, k, sizeof buf);                    \
-		ESCAPE(buf);                                   \
-		int r = next(op, k + 1);                       \
-		ESCAPE(buf);                                   \
-		return r + buf[k & 255];                       \
-	}
 
 LEVEL(l12, l_bottom) LEVEL(l11, l12) LEVEL(l10, l11) LEVEL(l09, l10) LEVEL(l08, l09) LEVEL(l07, l08)
 LEVEL(l06, l07) LEVEL(l05, l06) LEVEL(l04, l05) LEVEL(l03, l04) LEVEL(l02, l03) LEVEL(l01, l02)

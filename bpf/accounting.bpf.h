@@ -214,7 +214,11 @@ static __always_inline __u64 kernel_run_delay(struct task_struct *t)
 		return 0;
 	v = t->sched_info.run_delay;
 	queued = t->sched_info.last_queued;
-	if (queued && (rq = task_rq_of(t))) {
+	/* Only a runnable task is waiting in a queue. A sleeping one can hold a stale
+	 * last_queued (seen on 6.18, a thread asleep in poll() all along, likely a
+	 * delayed-dequeue path that re-enqueues without a dequeue to clear it): adding
+	 * clock - last_queued then made the whole sleep look like a run-queue wait. */
+	if (queued && task_state(t) == TASK_RUNNING && (rq = task_rq_of(t))) {
 		__u64 clock = rq->clock;
 
 		if (clock > queued)

@@ -169,18 +169,25 @@ extension IntegrationTests {
         @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script (bsdutils)"))
         func ctrlCAtTheTerminalReachesTheCommandOnce() throws {
             let dir = try Scratch()
+            // The command says when its trap is set and it waits (the `ready` file), and the
+            // Ctrl-C is typed only then: a fixed delay raced the command's start on a busy machine.
+            // After the first SIGINT it still waits 0.5 s, in which a second one would be counted.
             try """
             n=0
             trap 'n=$((n+1))' INT
-            sleep 1 & wait
-            wait
+            sleep 30 & p=$!
+            : > '\(dir.path)/ready'
+            wait $p
+            sleep 0.5
+            kill $p 2>/dev/null
             echo "ints=$n"
             exit 3
 
             """.write(toFile: dir.path + "/cmd.sh", atomically: true, encoding: .utf8)
             let log = dir.path + "/log"
             let r = try ShellRun.run("""
-                ( \(TraceWindow.shellWait(log: log)) sleep 0.3; printf '\\003'; sleep 3 ) \
+                ( i=0; while [ ! -e '\(dir.path)/ready' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+                  sleep 0.2; printf '\\003'; sleep 3 ) \
                   | script -qfec "'\(try swoffcpuBinary())' -v --no-stacks -- sh '\(dir.path)/cmd.sh' 2> '\(log)'" /dev/null
                 """)
             #expect(r.code == 3, "the command's status: \(r.code) \(r.stdout)")

@@ -5,10 +5,9 @@
  *         runs), then dlopen()s -f PATH (libdeep.so) and loops
  *         d01..d06 -> lib_enter -> l01..l12 -> nanosleep(10 ms)
  */
+#include "workload.h" /* first: it defines _GNU_SOURCE (gettid, pthread_setname_np) */
 #include <dlfcn.h>
-#include "workload.h"
-
-#define ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")
+#include "deep_levels.h"
 
 static int (*lib_enter)(int, int);
 
@@ -19,17 +18,6 @@ __attribute__((noinline)) int d_bottom(int op, int k)
 	ESCAPE(&r);
 	return r + 1;
 }
-
-#define LEVEL(name, next)                                      \
-	__attribute__((noinline)) int name(int op, int k)      \
-	{                                                      \
-		char buf[256];                                 \
-		memset(buf, k, sizeof buf);                    \
-		ESCAPE(buf);                                   \
-		int r = next(op, k + 1);                       \
-		ESCAPE(buf);                                   \
-		return r + buf[k & 255];                       \
-	}
 
 LEVEL(d06, d_bottom) LEVEL(d05, d06) LEVEL(d04, d05) LEVEL(d03, d04) LEVEL(d02, d03) LEVEL(d01, d02)
 

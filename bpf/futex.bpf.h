@@ -45,9 +45,9 @@ struct {
  * Is the task sleeping inside a futex wait? The answer is in its saved user
  * registers: the syscall number (orig_ax) and the futex op (second argument).
  * Reading them here costs a few loads, where syscall hooks would run on every
- * syscall of the machine. On a wait, the futex address and op go to `a`.
+ * syscall of the machine. On a wait, its futex address and op.
  */
-static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acct *a)
+static __always_inline bool futex_wait_regs(struct task_struct *t, __u64 *uaddr, __u32 *op)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	long nr;
@@ -68,8 +68,21 @@ static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acc
 	} else {
 		return false;
 	}
-	a->futex_uaddr = regs->di;
-	a->futex_op = cmd;
+	*uaddr = regs->di;
+	*op = cmd;
+	return true;
+}
+
+/* A futex wait, its address and op kept in `a`. */
+static __always_inline bool in_futex_wait(struct task_struct *t, struct task_acct *a)
+{
+	__u64 uaddr;
+	__u32 op;
+
+	if (!futex_wait_regs(t, &uaddr, &op))
+		return false;
+	a->futex_uaddr = uaddr;
+	a->futex_op = op;
 	return true;
 }
 
@@ -168,13 +181,10 @@ static __always_inline void shorten_futex_wait(struct task_struct *p, __u64 uadd
  */
 static __always_inline bool still_in_futex_wait(struct task_struct *t, struct task_acct *a)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	long nr;
+	__u64 uaddr;
+	__u32 op;
 
-	if (!regs)
-		return false;
-	nr = regs->orig_ax;
-	return (nr == NR_futex || nr == NR_futex_wait || nr == NR_futex_waitv) && regs->di == a->futex_uaddr;
+	return futex_wait_regs(t, &uaddr, &op) && uaddr == a->futex_uaddr;
 }
 
 static __always_inline int handle_waking(void *ctx, struct task_struct *p)

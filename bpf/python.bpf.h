@@ -39,9 +39,13 @@ struct {
 	__type(value, struct swoffcpu_py_stack);
 } py_stacks SEC(".maps");
 
+/* Per-CPU room for the chain being walked: slot 0 for the tracepoints, PY_SEED_SLOT for the
+ * sleepable seed walk, which can sleep reading another task's memory while a traced Python
+ * thread switching out on that CPU walks into slot 0 (as `scratch` in stacks.bpf.h). */
+#define PY_SEED_SLOT 1
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct swoffcpu_py_stack);
 } py_scratch SEC(".maps");
@@ -179,13 +183,13 @@ static __always_inline __u64 py_walk_stack(struct task_struct *t, __u64 futex_ua
 	struct swoffcpu_py_stack *st;
 	struct py_thread *cache;
 	struct py_walk w = {};
-	__u32 tgid = t->tgid, zero = 0;
+	__u32 tgid = t->tgid, slot = sleepable ? PY_SEED_SLOT : 0;
 	__u64 ptr = 0;
 
 	cfg = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!cfg)
 		return 0;
-	st = bpf_map_lookup_elem(&py_scratch, &zero);
+	st = bpf_map_lookup_elem(&py_scratch, &slot);
 	if (!st)
 		return 0;
 	w.t = t;
@@ -263,16 +267,17 @@ static __always_inline __u64 py_walk_stack(struct task_struct *t, __u64 futex_ua
 	return py_mix(w.h, st->flags);
 }
 
-/* Keeps the chain just walked (py_walk_stack) under the user stack id it was mixed into. */
-static __always_inline void py_store_stack(__u64 id)
+/* Keeps the chain just walked (py_walk_stack, `sleepable` as there) under the user stack id
+ * it was mixed into. */
+static __always_inline void py_store_stack(__u64 id, bool sleepable)
 {
 	struct swoffcpu_py_stack *st;
-	__u32 zero = 0;
+	__u32 slot = sleepable ? PY_SEED_SLOT : 0;
 	long err;
 
 	if (id < 16)
 		return;
-	st = bpf_map_lookup_elem(&py_scratch, &zero);
+	st = bpf_map_lookup_elem(&py_scratch, &slot);
 	if (!st)
 		return;
 	err = bpf_map_update_elem(&py_stacks, &id, st, BPF_NOEXIST);

@@ -277,7 +277,7 @@ static __always_inline __u64 walk_user_stack_py(void *ctx, struct swoffcpu_stack
 	py = py_walk_stack(bpf_get_current_task_btf(), futex_uaddr, false);
 	if (dwarf_user_stack(buf, &id, py)) {
 		if (py)
-			py_store_stack(id);
+			py_store_stack(id, false);
 		return id;
 	}
 	leaf = read_leaf();
@@ -286,7 +286,7 @@ static __always_inline __u64 walk_user_stack_py(void *ctx, struct swoffcpu_stack
 	if (added && leaf && id >= 16)
 		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
 	if (py)
-		py_store_stack(id);
+		py_store_stack(id, false);
 	return id;
 }
 
@@ -448,7 +448,7 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	py = py_walk_stack(t, a->state == SWOFFCPU_BLOCKED ? a->futex_uaddr : 0, true);
 	if (dwarf_task_stack(t, buf, &id, py)) {
 		if (py && id >= 16)
-			py_store_stack(id);
+			py_store_stack(id, true);
 		if (id >= 16 && a->since == a->start_ns)
 			a->ustack = id;
 		return 0;
@@ -487,7 +487,7 @@ static __always_inline int seed_user_stack(struct bpf_iter__task *ctx)
 	if (added && id >= 16)
 		bpf_map_update_elem(&user_leaves, &id, leaf, BPF_NOEXIST);
 	if (py)
-		py_store_stack(id);
+		py_store_stack(id, true);
 	/* Still in its seeded interval: take the stack (else its interval is closed already). */
 	if (a->since == a->start_ns && id >= 16)
 		a->ustack = id;

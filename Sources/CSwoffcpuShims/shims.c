@@ -1,4 +1,5 @@
 #include "swoffcpu_shims.h"
+#include "swoffcpu_unwind.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -296,6 +297,12 @@ void swoffcpu_set_timeline_full(struct swoffcpu_bpf *skel, uint32_t full)
 int swoffcpu_read_timeline_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
 {
 	return sum_percpu(bpf_map__fd(skel->maps.timeline_counters), idx, sum);
+}
+
+/* Declared in swoffcpu_unwind.h: the unwinder's counters sum like the others. */
+int swoffcpu_read_unwind_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
+{
+	return sum_percpu(bpf_map__fd(skel->maps.unwind_counters), idx, sum);
 }
 
 static int sum_percpu(int fd, uint32_t idx, uint64_t *sum)

@@ -51,26 +51,3 @@ void swoffcpu_unwind_rows_munmap(struct swoffcpu_unwind_row *rows, uint32_t n)
 	if (rows)
 		munmap(rows, len);
 }
-
-int swoffcpu_read_unwind_counter(struct swoffcpu_bpf *skel, uint32_t idx, uint64_t *sum)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *vals;
-	int err;
-
-	*sum = 0;
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	vals = calloc((size_t)ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.unwind_counters), &idx, vals);
-	if (err) {
-		err = -errno;
-	} else {
-		for (int i = 0; i < ncpus; i++)
-			*sum += vals[i];
-	}
-	free(vals);
-	return err;
-}

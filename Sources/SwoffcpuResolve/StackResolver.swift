@@ -256,10 +256,11 @@ public struct StackResolver {
         }) {
             ips = merged
         }
-        // A return address never lies in data (heap, a stack, a file's data segment): such frames
-        // come from a frame-pointer walk through code without frame pointers. Dropped, counted.
+        // A return address never lies in data (heap, a stack, a file's data segment) nor outside
+        // every mapping: such frames come from a frame-pointer walk through code without frame
+        // pointers, or past the outermost frame. Dropped, counted.
         if ips.count > 1 {
-            let kept = [ips[0]] + ips.dropFirst().filter { !symbols.isInDataMapping($0) }
+            let kept = [ips[0]] + ips.dropFirst().filter { !symbols.isNeverCode($0) }
             if kept.count != ips.count {
                 junkFrames.add(ips.count - kept.count)
                 ips = kept

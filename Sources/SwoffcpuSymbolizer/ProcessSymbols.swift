@@ -133,6 +133,15 @@ public final class ProcessSymbols: @unchecked Sendable {
         mappingIndex(address).map { !mappings[$0].entry.executable } ?? false
     }
 
+    /// Whether `address` can be no return address: it lies in a data mapping, or in no mapping
+    /// at all of this snapshot and no perf map names it (a frame-pointer walk read a value, such
+    /// as a 50 ms timespec, past the outermost frame). Code mapped after the snapshot is in the
+    /// one taken at the end, for a process still alive then.
+    public func isNeverCode(_ address: UInt64) -> Bool {
+        if let i = mappingIndex(address) { return !mappings[i].entry.executable }
+        return !mappings.isEmpty && perfMap.lookup(address &- 1) == nil && perfMap.lookup(address) == nil
+    }
+
     /// The mapping containing `address` (binary search over the sorted mappings).
     func mappingIndex(_ address: UInt64) -> Int? {
         var lo = 0

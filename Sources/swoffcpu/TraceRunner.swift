@@ -33,8 +33,12 @@ struct TraceRunner {
         try Preflight.checkPIDNamespace()
         var options = TraceOptions(pids: target.pids + (command.map { [$0.pid] } ?? []), tids: target.tids, verbose: verbose)
         options.followProcesses = follow
-        options.processEvents = follow || command != nil
+        // Following the process tree: the trace ends when the followed processes have exited.
+        let following = follow || command != nil
         options.userStacks = stacks.enabled && !stacks.noUserStacks
+        // With --cgroup and -a too, for the execs: a process that execs while traced has its
+        // symbols taken at once, so that its stacks are named even if it exits before the end.
+        options.processEvents = following || (options.userStacks && target.service.given)
         options.kernelStacks = stacks.enabled && !stacks.noKernelStacks
         options.allStacks = stacks.allStacks
         options.walkOneIn = stacks.stackSampling
@@ -132,7 +136,7 @@ struct TraceRunner {
             pythonFollower.poll(pids: follower.alive.union(command.map { [$0.pid] } ?? []), session: session,
                                 resolver: &resolver, nowNs: now)
             pythonFollower.prefetch(session: session, resolver: resolver, nowNs: now)
-            if exited.count == session.targets.count && !session.targets.isEmpty && !options.processEvents {
+            if exited.count == session.targets.count && !session.targets.isEmpty && !following {
                 why = "every traced process exited"
                 Diagnostics.write("swoffcpu: every traced process exited: the trace ends\n")
                 break
@@ -141,7 +145,7 @@ struct TraceRunner {
             // With --follow, once the processes born meanwhile have exited too.
             let finished = (command.map { $0.status != nil } ?? (exited.count == session.targets.count))
                 && follower.alive.isEmpty
-            if finished && options.processEvents {
+            if finished && following {
                 // The last exits' records arrive after the parent hears of them (the final
                 // switch-out follows the exit): when no traced thread is left, the window ends
                 // at the last exit.
@@ -165,7 +169,7 @@ struct TraceRunner {
             // Processes born or exec'ed (--follow, a command) get their unwind tables at once.
             let seen = follower.births + follower.execs
             unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now,
-                                   followed: follower.alive, force: seen != followSeen)
+                                   followed: follower.alive, force: following && seen != followSeen)
             followSeen = seen
             if now - statusShownNs >= 100_000_000 { // 10 a second at most, however often the loop runs
                 status.update(elapsedNs: now - startNs, stats: session.stats())
@@ -182,12 +186,12 @@ struct TraceRunner {
         var report = try Log.timed("stop: the kernel's records and maps read") { try session.stop(at: endAt) }
         live?.finish(report)
         follower.consume(session.processEvents(), resolver: &resolver)
+        if following { follower.apply(to: &report, commandStatus: command?.status, commandPid: command?.pid) }
         if options.processEvents {
-            follower.apply(to: &report, commandStatus: command?.status, commandPid: command?.pid)
             Log.logger.debug("followed: \(follower.births) processes born, \(follower.execs) execs")
             let dropped = session.processEventsDropped
             if dropped > 0 {
-                Log.logger.warning("\(dropped) process births, execs or exits not recorded (their ring buffer was full): the process tree misses them")
+                Log.logger.warning("\(dropped) process births, execs or exits not recorded (their ring buffer was full): \(following ? "the process tree misses them" : "processes that exec'ed then may have unnamed frames")")
             }
         }
         var symbolized = SymbolizedStacks()
@@ -208,7 +212,7 @@ struct TraceRunner {
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
             if resolver.droppedDataFrames > 0 {
-                Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in non-executable mappings dropped (walks through code without frame pointers)")
+                Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in no executable mapping dropped (frame-pointer walks through code without frame pointers)")
             }
             // What stayed unnamed and why, and how to get the names: said, and kept in the JSON.
             modules = resolver.modules

@@ -176,6 +176,36 @@ extension IntegrationTests {
             #expect(born.count >= 5, "the shell started a process every 50 ms for 1.8 s: \(born.count) seen")
         }
 
+        /// --cgroup with user stacks: a process that execs inside and exits before the trace ends
+        /// (a shell inside runs `sleep 0.05` over and over) has its frames named, from the
+        /// symbols taken at its exec (before, every such frame was `[unknown]+0x…`).
+        @Test func cgroupNamesProcessesThatExitedMeanwhile() throws {
+            let cg = try TestCgroupV2(name: "swoffcpu-test-names-\(getpid())")
+            defer { cg.remove() }
+            let shell = try Spawn.spawn("/bin/sh", ["-c", "echo $$ > '\(cg.path)/cgroup.procs' && while :; do sleep 0.05; done"])
+            defer {
+                kill(shell, SIGKILL)
+                _ = try? waitChild(shell)
+            }
+            for _ in 0..<200 where !cg.contains(shell) { usleep(10_000) }
+            let dir = try IntegrationTests.Launch.Scratch()
+            let r = try ShellRun.run("'\(try swoffcpuBinary())' --cgroup '\(cg.path)' -d 1.5 --all-stacks --no-kernel-stacks --folded '\(dir.path)/out.folded'")
+            #expect(r.code == 0, "\(r.stderr)")
+            let lines = try String(contentsOfFile: dir.path + "/out.folded", encoding: .utf8).split(separator: "\n")
+            var named: UInt64 = 0, unnamed: UInt64 = 0
+            for l in lines where l.hasPrefix("sleep;") {
+                guard let space = l.lastIndex(of: " "), let v = UInt64(l[l.index(after: space)...]) else { continue }
+                let frames = l[..<space].split(separator: ";")
+                if frames.contains(where: { $0.hasSuffix("nanosleep") }) { named += v }
+                else if frames.contains(where: { $0.hasPrefix("[unknown]+0x7f") }) { unnamed += v }
+            }
+            // Folded values are µs.
+            print("[cgroup-names] sleep's waits in named nanosleep frames \(f1(Double(named) / 1000)) ms, in unnamed libc \(f1(Double(unnamed) / 1000)) ms")
+            // A process that exits within the follower's first look (10 ms) can still miss its snapshot.
+            #expect(named > 0 && Double(named) >= 0.8 * Double(named + unnamed),
+                    "named \(named) µs, unnamed \(unnamed) µs")
+        }
+
         /// -a: every task of the machine. Every process that lives through the trace is in the
         /// report (kernel threads too), and a spinner and a sleeper agree with their schedstat;
         /// the spinner is among the top threads by on-CPU time.

@@ -32,6 +32,28 @@ import Testing
         #expect(syms.symbolize(stack).map(\.name) == ["fixture_static_beta", "fixture_alpha", "main"])
     }
 
+    /// Checks which addresses can be return addresses in a live process's snapshot: its code,
+    /// not its heap, its stack nor an address outside every mapping (a frame-pointer walk's
+    /// junk, such as `[unknown]+0x2faf080` read past `sleep`'s outermost frame).
+    @Test func neverCodeAddresses() throws {
+        let f = try fixtures()
+        let p = try LiveProcess(try #require(f.c["pie-nofp"]))
+        defer { p.stop() }
+        let syms = try Symbolizer().snapshotProcess(pid: p.pid)
+        #expect(!syms.isNeverCode(try p.value("alpha")))
+        #expect(!syms.isNeverCode(try p.value("libc")))
+        let maps = try String(contentsOfFile: "/proc/\(p.pid)/maps", encoding: .utf8).split(separator: "\n")
+        func start(of name: String) -> UInt64? {
+            maps.first { $0.hasSuffix(name) }.flatMap { UInt64($0.split(separator: "-")[0], radix: 16) }
+        }
+        let stack = try #require(start(of: "[stack]"))
+        #expect(syms.isNeverCode(stack + 64))
+        if let heap = start(of: "[heap]") { #expect(syms.isNeverCode(heap)) }
+        let unmapped: UInt64 = 0x2faf080
+        #expect(syms.mappingIndex(unmapped) == nil, "0x2faf080 mapped in the fixture")
+        #expect(syms.isNeverCode(unmapped))
+    }
+
     /// Checks that a function and a static function inside a shared library are named, with the
     /// library's basename as module.
     @Test func sharedLibrary() throws {

@@ -105,8 +105,8 @@ static __always_inline int fork_target(struct task_struct *child)
 	if (target_mode == SWOFFCPU_TARGET_CGROUP && !in_target_cgroup(child))
 		return 0;
 	now = event_time();
-	if (!now)
-		return 0;
+	if (!now || !window_start_ns || now < window_start_ns)
+		return 0; /* not open yet: the seeding finds it */
 	a = get_or_create(child);
 	if (!a || a->since)
 		return 0;
@@ -170,8 +170,8 @@ int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	struct task_struct *t;
 	__u64 now = event_time();
 
-	if (!now || !leader)
-		return 0;
+	if (!now || !leader || !window_start_ns || now < window_start_ns)
+		return 0; /* not open yet: the seeding finds the tasks inside */
 	if (!threadgroup) {
 		cgroup_moved(leader, now);
 		return 0;

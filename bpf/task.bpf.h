@@ -29,6 +29,10 @@ const volatile __u32 fast_tgids[SWOFFCPU_FAST_TGIDS] = {};
 
 /* Written by user space through the mmap'ed .bss: 0 while tracing, then the window end. */
 __u64 window_end_ns = 0;
+/* Written by user space when the window opens, before seeding (0 until then): --cgroup and -a
+ * leave a task born or moved in before it to the seeding, so that no record starts before the
+ * window (the programs are attached a few ms earlier). */
+__u64 window_start_ns = 0;
 
 /*
  * Per-thread accounting, kernel side only. The stack fields belong to

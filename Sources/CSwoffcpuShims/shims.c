@@ -274,6 +274,11 @@ void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns)
 	__atomic_store_n(&skel->bss->window_end_ns, ns, __ATOMIC_SEQ_CST);
 }
 
+void swoffcpu_set_window_start(struct swoffcpu_bpf *skel, uint64_t ns)
+{
+	__atomic_store_n(&skel->bss->window_start_ns, ns, __ATOMIC_SEQ_CST);
+}
+
 void swoffcpu_set_text_ranges(struct swoffcpu_bpf *skel, const struct swoffcpu_text_range *ranges, uint32_t n)
 {
 	if (n > SWOFFCPU_MAX_TEXT_RANGES)

@@ -207,6 +207,7 @@ public final class TraceSession {
         }
         started = true
         windowStartNs = Clock.monotonicNs()
+        swoffcpu_set_window_start(skel, windowStartNs)
         // Twice: a thread created by a not-yet-seeded thread during the first pass
         // gets no storage from the fork hook; the second pass catches it.
         seeds = try runIterator(SWOFFCPU_ITER_SEED)

@@ -214,6 +214,13 @@ extension IntegrationTests {
             defer { spinner.stop() }
             let sleeper = try Workload("sleeper")
             defer { sleeper.stop() }
+            // Processes born all the time, some between the programs' attach and the window's
+            // start: none may have a record that starts before the window (the validator).
+            let forker = try Spawn.spawn("/bin/sh", ["-c", "while :; do /bin/true; done"])
+            defer {
+                kill(forker, SIGKILL)
+                _ = try? waitChild(forker)
+            }
             var before = Set<Int32>()
             let run = try TracedRun.trace("all", [spinner, sleeper], target: .all, probe: { phase in
                 if phase == .preStart { before = Set(ProcFS.allProcesses()) }

@@ -104,6 +104,8 @@ int swoffcpu_run_iter(struct swoffcpu_bpf *skel, enum swoffcpu_iter_id id, void 
 
 /* The window end seen by the programs (mmap'ed .bss): 0 = still tracing. */
 void swoffcpu_set_window_end(struct swoffcpu_bpf *skel, uint64_t ns);
+/* The window's start, before seeding: --cgroup and -a start no record before it. */
+void swoffcpu_set_window_start(struct swoffcpu_bpf *skel, uint64_t ns);
 
 /* The traced processes' executable ranges, sorted, at most SWOFFCPU_MAX_TEXT_RANGES
  * (see bpf/swoffcpu.h): before attaching. */

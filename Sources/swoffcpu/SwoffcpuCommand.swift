@@ -33,12 +33,16 @@ struct Swoffcpu: ParsableCommand {
           swoffcpu -p 1234 -d 5 --locks     contended locks only (docs/locks.md)
           swoffcpu -p 1234 -d 5 --folded-wakers w.folded --flamegraph-wakers w.svg
           swoffcpu -- make -j2              run make traced, exit with its status
-          swoffcpu -f --folded o.folded -- make -j2    with every process it starts
+          swoffcpu -f -- make -j2           with every process it starts
           swoffcpu -p 1234 -f -d 10         and the processes pid 1234 starts
-          swoffcpu --output-dir out -- ./app    every output into out/ (docs/commands.md)
+          swoffcpu --output-dir out -- ./app   every output into out/
+          swoffcpu --cgroup /sys/fs/cgroup/system.slice/nginx.service -d 10
+          swoffcpu -a -d 5 --top 20         every task of the machine
+          swoffcpu -p 1234 --interval 1     live view, a redraw a second
           swoffcpu -p 1234 -d 5 --timeline t.json --waits --critical-path worker
-          swoffcpu -p 1234 -d 5 --on-cpu --pprof p.pb.gz   all four states, pprof (docs/pprof.md)
-          swoffcpu diff before.folded after.folded --flamegraph diff.svg   compare two runs
+          swoffcpu -p 1234 -d 5 --on-cpu --pprof p.pb.gz   all four states
+          swoffcpu diff before.folded after.folded --flamegraph diff.svg
+        More: docs/commands.md, docs/pprof.md, docs/timeline.md.
         """,
         version: "0.1.0"
     )

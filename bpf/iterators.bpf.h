@@ -87,6 +87,8 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (!t)
 		return 0;
 	a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a && pending_n)
+		a = adopt(t); /* a record still waiting for storage (task.bpf.h) */
 	if (!a)
 		return 0;
 	end = window_end_ns;

@@ -72,6 +72,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	}
 	if (a && (prev_state & TASK_DEAD)) {
 		finish_thread(prev, a, bpf_ktime_get_ns());
+		if (pending_n)
+			forget_pending(prev); /* its record was still waiting for storage */
 		a = NULL;
 	}
 	if (a) {

@@ -186,7 +186,8 @@ struct swoffcpu_waker_val {
 #define SWOFFCPU_CTR_LOCKS_FULL_NS  10 /* the blocked time they covered */
 #define SWOFFCPU_CTR_WAKERS_FULL    11 /* wakeups not recorded: `lock_wakers` full */
 #define SWOFFCPU_CTR_MISSED_SWITCHES 12 /* switches a program run missed, recovered from the kernel's clocks */
-#define SWOFFCPU_NCOUNTERS          13
+#define SWOFFCPU_CTR_DEFERRED       13 /* records begun without task storage, kept in `acct_pending` until adopted */
+#define SWOFFCPU_NCOUNTERS          14
 
 /*
  * Follow (`--follow`, `-- COMMAND`; bpf/follow.bpf.h): the traced processes' births,
@@ -383,5 +384,9 @@ struct swoffcpu_tl_event {
 /* swoffcpu_thread_rec.flags, --cgroup: */
 #define SWOFFCPU_F_JOINED 0x10 /* moved into the cgroup while tracing: start_ns is the move */
 #define SWOFFCPU_F_LEFT   0x20 /* moved out of the cgroup: end_ns is the move, not traced after */
+
+/* Records begun where task storage could not be created (a process moved in: task.bpf.h,
+ * `acct_pending`), waiting for their task's next event; more at once are lost (counted). */
+#define SWOFFCPU_PENDING_MAX 4096
 
 #endif /* SWOFFCPU_H */

@@ -15,7 +15,11 @@
  *     and sent like an exit record (flag SWOFFCPU_F_LEFT), and its storage freed:
  *     it is not counted while outside. Moved back, it starts a new record.
  * A move of a whole process (cgroup.procs) fires the tracepoint once, for its
- * leader: its threads are walked with the open-coded task iterator.
+ * leader: its threads are walked with the open-coded task iterator. There, with
+ * interrupts off, task storage can be created only a few tens of times per CPU
+ * (once on a CPU that has not allocated yet): a record that cannot get storage is
+ * begun all the same and kept in `acct_pending` (task.bpf.h) until the task's next
+ * event moves it into storage. Also at fork, where that is rarer.
  *
  * The cgroup test: the task's cgroup in the default hierarchy, its ancestor at the
  * target's level, compared by kernfs id (the id is the cgroup directory's inode
@@ -93,6 +97,64 @@ static __always_inline bool begin_trace(struct task_struct *t, struct task_acct 
 	return true;
 }
 
+/* One record's room per CPU, to begin a record that has no task storage yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_acct);
+} pending_scratch SEC(".maps");
+
+/* A zeroed record to begin in `pending_scratch`, for `defer_record`. */
+static __always_inline struct task_acct *scratch_record(void)
+{
+	__u32 zero = 0;
+	struct task_acct *s = bpf_map_lookup_elem(&pending_scratch, &zero);
+
+	if (s)
+		__builtin_memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/*
+ * The record `s` (begun in `pending_scratch`) of a task whose task storage could not be
+ * created here: kept in `acct_pending` until its next event (task.bpf.h, `adopt`). False,
+ * and counted as an untraced thread, if that map is full.
+ */
+static __always_inline bool defer_record(struct task_struct *t, struct task_acct *s)
+{
+	struct pending_key k = pending_key_of(t);
+
+	if (bpf_map_update_elem(&acct_pending, &k, s, BPF_NOEXIST))
+		return false;
+	__sync_fetch_and_add(&pending_n, 1);
+	count(SWOFFCPU_CTR_DEFERRED, 1);
+	return true;
+}
+
+/* The task's storage if it exists or can be created here; no failure counted. */
+static __always_inline struct task_acct *try_create(struct task_struct *t)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!a)
+		a = bpf_task_storage_get(&acct, t, 0, 0);
+	return a;
+}
+
+/* A new task's record, as on_fork: runnable until it first runs, its clocks from its birth. */
+static __always_inline void begin_born(struct task_struct *child, struct task_acct *a, __u64 now)
+{
+	a->since = now;
+	a->start_ns = now;
+	a->state = SWOFFCPU_RUNNABLE;
+	a->flags = SWOFFCPU_F_BORN;
+	a->kernel_on_cpu0 = kernel_on_cpu(child, false);
+	a->kernel_run_delay0 = kernel_run_delay(child);
+	a->mark_run_delay = a->kernel_run_delay0;
+	a->mark_on_cpu = a->kernel_on_cpu0;
+}
+
 /*
  * --cgroup and -a: a new task (thread or process) is traced from its birth iff it
  * is a target (on_fork's own rule, same thread group as a traced parent, is -p's).
@@ -107,18 +169,23 @@ static __always_inline int fork_target(struct task_struct *child)
 	now = event_time();
 	if (!now || !window_start_ns || now < window_start_ns)
 		return 0; /* not open yet: the seeding finds it */
-	a = get_or_create(child);
-	if (!a || a->since)
+	a = try_create(child);
+	if (!a) {
+		/* No storage now (the allocator's cache empty on this CPU): begun aside. */
+		a = scratch_record();
+		if (a) {
+			begin_born(child, a, now);
+			if (defer_record(child, a)) {
+				count(SWOFFCPU_CTR_EVENTS, 1);
+				return 0;
+			}
+		}
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
 		return 0;
-	/* As on_fork: runnable until it first runs, its clocks from its birth. */
-	a->since = now;
-	a->start_ns = now;
-	a->state = SWOFFCPU_RUNNABLE;
-	a->flags = SWOFFCPU_F_BORN;
-	a->kernel_on_cpu0 = kernel_on_cpu(child, false);
-	a->kernel_run_delay0 = kernel_run_delay(child);
-	a->mark_run_delay = a->kernel_run_delay0;
-	a->mark_on_cpu = a->kernel_on_cpu0;
+	}
+	if (a->since)
+		return 0;
+	begin_born(child, a, now);
 	count(SWOFFCPU_CTR_EVENTS, 1);
 	return 0;
 }
@@ -132,16 +199,35 @@ __noinline int cgroup_moved(struct task_struct *t __attribute__((btf_decl_tag("a
 {
 	struct swoffcpu_thread_rec *r;
 	struct task_acct *a;
-	bool in;
+	struct pending_key k = {};
+	bool in, deferred = false;
 
 	if (!t || (t->flags & 0x4 /* PF_EXITING */))
 		return 0;
 	a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a && pending_n) {
+		/* Moved in before, its record still waiting for storage (`acct_pending`). */
+		k = pending_key_of(t);
+		a = bpf_map_lookup_elem(&acct_pending, &k);
+		deferred = a != NULL;
+	}
 	in = in_target_cgroup(t);
 	if (in && !a) {
-		a = get_or_create(t);
-		if (a)
+		/* Here interrupts are off: storage comes from the allocator's per-CPU cache
+		 * alone, which a whole process's threads can exhaust (task.bpf.h,
+		 * `acct_pending`). A record that cannot get storage is begun aside. */
+		a = try_create(t);
+		if (a) {
 			begin_trace(t, a, now, SWOFFCPU_F_JOINED);
+			return 0;
+		}
+		a = scratch_record();
+		if (a) {
+			begin_trace(t, a, now, SWOFFCPU_F_JOINED);
+			if (defer_record(t, a))
+				return 0;
+		}
+		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
 		return 0;
 	}
 	if (in || !a || !a->since)
@@ -157,6 +243,9 @@ __noinline int cgroup_moved(struct task_struct *t __attribute__((btf_decl_tag("a
 		count(SWOFFCPU_CTR_RINGBUF_DROP, 1);
 		count(SWOFFCPU_CTR_RINGBUF_DROP_NS, now > a->start_ns ? now - a->start_ns : 0);
 	}
+	if (deferred && !bpf_map_delete_elem(&acct_pending, &k))
+		__sync_fetch_and_add(&pending_n, -1);
+	/* Also when deferred: an event on another CPU may have just adopted the record. */
 	bpf_task_storage_delete(&acct, t);
 	return 0;
 }

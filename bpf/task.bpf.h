@@ -3,7 +3,8 @@
  * Which tasks are traced, and the record each traced thread carries.
  *
  * A task is traced iff it has storage in `acct` (task storage: freed with the
- * task, so thread churn cannot fill a map). Every hook starts with `traced()`,
+ * task, so thread churn cannot fill a map), or, for a short while, a record waiting
+ * for that storage in `acct_pending` (see there). Every hook starts with `traced()`,
  * which costs an untraced task one compare of its tgid (with few targets) or
  * one load (its task->bpf_storage is NULL, unless another BPF program gave it
  * storage: then a task-storage lookup).
@@ -114,9 +115,79 @@ static __always_inline void count(__u32 idx, __u64 n)
 		*c += n;
 }
 
+/*
+ * Records begun where task storage could not be created (targets.bpf.h, `defer_record`).
+ * bpf_task_storage_get(..., F_CREATE) allocates from a per-CPU cache of the BPF memory
+ * allocator, refilled by an irq_work: with interrupts off (tp_btf/cgroup_attach_task runs
+ * under a spinlock, irqs off) a CPU's cache gives a few tens of records at most, and only
+ * one on a CPU that has not allocated yet for this map. So a process moved into the
+ * cgroup could lose threads: its second thread on a fresh CPU, its ~30th anywhere.
+ * Such a record, begun as usual (at the move, its state read from the task), waits here,
+ * keyed by the task's (tid, start time), until the task's next event, where `traced()`
+ * moves it into task storage (`adopt`); until then the hooks update it here.
+ * `pending_n` counts the entries: while it is 0, the one cost for an untraced task is
+ * that load. Sized 1 with -p (nothing is deferred there; targets.c).
+ */
+struct pending_key {
+	__u32 tid;
+	__u32 pad;
+	__u64 start_time;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH); /* preallocated: insertions work with irqs off */
+	__uint(max_entries, SWOFFCPU_PENDING_MAX);
+	__type(key, struct pending_key);
+	__type(value, struct task_acct);
+} acct_pending SEC(".maps");
+
+__u64 pending_n = 0;
+
+static __always_inline struct pending_key pending_key_of(struct task_struct *t)
+{
+	struct pending_key k = {};
+
+	k.tid = t->pid;
+	k.start_time = t->start_time;
+	return k;
+}
+
+/*
+ * The record of a task that has none in task storage but one in `acct_pending`: moved
+ * into task storage if it can be created now (and the entry removed), else the entry
+ * itself, updated in place until a later event can move it. NULL: no record.
+ */
+static __always_inline struct task_acct *adopt(struct task_struct *t)
+{
+	struct pending_key k = pending_key_of(t);
+	struct task_acct *p = bpf_map_lookup_elem(&acct_pending, &k), *a;
+
+	if (!p)
+		return NULL;
+	a = bpf_task_storage_get(&acct, t, p, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a)
+		a = bpf_task_storage_get(&acct, t, 0, 0); /* created meanwhile on another CPU */
+	if (!a)
+		return p;
+	if (!bpf_map_delete_elem(&acct_pending, &k))
+		__sync_fetch_and_add(&pending_n, -1);
+	return a;
+}
+
+/* A dead task's record sent from `acct_pending` (no storage to free): its entry goes. */
+static __always_inline void forget_pending(struct task_struct *t)
+{
+	struct pending_key k = pending_key_of(t);
+
+	if (!bpf_map_delete_elem(&acct_pending, &k))
+		__sync_fetch_and_add(&pending_n, -1);
+}
+
 /* The task's accounting, or NULL if it is not traced: the first thing every hook does. */
 static __always_inline struct task_acct *traced(struct task_struct *t)
 {
+	struct task_acct *a;
+
 	if (n_fast_tgids) {
 		__u32 tgid = t->tgid;
 		bool hit = false;
@@ -133,8 +204,11 @@ static __always_inline struct task_acct *traced(struct task_struct *t)
 	/* Without that filter (--follow, many targets): a task no BPF program gave storage,
 	 * most of the machine's, is dropped on a load, before the helper call. */
 	if (bpf_core_field_exists(t->bpf_storage) && !t->bpf_storage)
-		return NULL;
-	return bpf_task_storage_get(&acct, t, 0, 0);
+		return pending_n ? adopt(t) : NULL;
+	a = bpf_task_storage_get(&acct, t, 0, 0);
+	if (!a && pending_n)
+		a = adopt(t);
+	return a;
 }
 
 /*
@@ -144,7 +218,16 @@ static __always_inline struct task_acct *traced(struct task_struct *t)
  */
 static __always_inline struct task_acct *get_or_create(struct task_struct *t)
 {
-	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct task_acct *a;
+
+	if (pending_n) {
+		/* A record begun without storage is the task's record (seeding could meet
+		 * a task just moved in): without this, the entry would stay forever. */
+		a = adopt(t);
+		if (a)
+			return a;
+	}
+	a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!a)
 		a = bpf_task_storage_get(&acct, t, 0, 0);

@@ -11,6 +11,13 @@ int swoffcpu_configure_targets(struct swoffcpu_bpf *skel, const struct swoffcpu_
 	skel->rodata->target_mode = plan->mode;
 	skel->rodata->target_cgroup_id = plan->cgroup_id;
 	skel->rodata->target_cgroup_level = plan->cgroup_level;
+	/* Records wait there for task storage only with --cgroup and -a (bpf/task.bpf.h). */
+	if (plan->mode == SWOFFCPU_TARGET_PIDS) {
+		int err = bpf_map__set_max_entries(skel->maps.acct_pending, 1);
+
+		if (err)
+			return err;
+	}
 	return bpf_program__set_autoload(skel->progs.on_cgroup_attach, plan->on_cgroup_attach != 0);
 }
 

@@ -56,6 +56,11 @@ extension TraceTarget {
 }
 
 extension TraceSession {
+    /// Records begun where task storage could not be created (a process moved into the
+    /// cgroup: bpf/task.bpf.h, `acct_pending`), kept aside until their task's next event:
+    /// traced all the same, not lost (lost ones are `LostCounts.untracedThreads`).
+    public var deferredRecords: UInt64 { counter(SWOFFCPU_CTR_DEFERRED) }
+
     /// A live look while tracing (--interval): every traced thread's cumulative record now —
     /// live threads from the dump iterator (open intervals counted up to now, not closed),
     /// threads that exited or left the cgroup from their final records — on-CPU and

@@ -417,7 +417,7 @@ public final class TraceSession {
                                 noFrame: PythonMaps.counter(fd: fd, SWOFFCPU_PY_CTR_NO_FRAME))
     }
 
-    private func counter(_ idx: Int32) -> UInt64 {
+    func counter(_ idx: Int32) -> UInt64 {
         guard let skel else { return 0 }
         var sum: UInt64 = 0
         _ = swoffcpu_read_counter(skel, UInt32(idx), &sum)

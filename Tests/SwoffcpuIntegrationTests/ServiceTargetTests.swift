@@ -141,14 +141,11 @@ extension IntegrationTests {
             }
             // Moved in: every thread's record starts at the move and lasts to the window end.
             let joinerThreads = threads.filter { $0.tgid == joiner.pid }
-            // KNOWN BUG (issue 12, open): about one fresh CI run in six, the moved-in process's
-            // running second thread gets no record when the whole process moves (cgroup.procs):
-            // `on_cgroup_attach`'s thread walk misses it. Kept visible, not hidden: recorded as a
-            // known intermittent issue until fixed (see the issue's note).
-            let joinerComplete = joinerThreads.count == 2
-            withKnownIssue("a thread of a process moved in may get no record (issue 12)", isIntermittent: true) {
-                #expect(joinerComplete, "main and spin, once each: \(joinerThreads.map(\.tid))")
-            }
+            // Both threads, also when the move's tracepoint (interrupts off) cannot create the
+            // second one's task storage: its record then waits in `acct_pending` (issue 12).
+            print("[cgroup] records begun without task storage: \(session.deferredRecords), untraced threads: \(report.lost.untracedThreads)")
+            #expect(report.lost.untracedThreads == 0, "threads that got no record")
+            #expect(joinerThreads.count == 2, "main and spin, once each: \(joinerThreads.map(\.tid))")
             for t in joinerThreads {
                 #expect(t.joined && !t.left && !t.exited && t.endNs == report.windowEndNs)
                 #expect(t.startNs >= joinBefore && t.startNs <= joinAfter,
@@ -166,10 +163,8 @@ extension IntegrationTests {
             }
             expectBracketed("moved-out spinner", leaverThreads.first { $0.tid == leaverSpin },
                             inner: leaverBeforeMove - leaverPost, outer: leaverAfterMove - leaverPre)
-            if joinerComplete {
-                expectBracketed("moved-in spinner", joinerThreads.first { $0.tid == joinerSpin },
-                                inner: joinerBeforeStop - joinerPost, outer: joinerAfterStop - joinerPre)
-            }
+            expectBracketed("moved-in spinner", joinerThreads.first { $0.tid == joinerSpin },
+                            inner: joinerBeforeStop - joinerPost, outer: joinerAfterStop - joinerPre)
             // The shell inside, and processes born inside while tracing.
             #expect(threads.contains { $0.tid == shell && $0.seeded })
             let born = threads.filter { $0.tgid != shell && $0.tgid != leaver.pid && $0.tgid != joiner.pid && $0.born }
@@ -204,6 +199,65 @@ extension IntegrationTests {
             // A process that exits within the follower's first look (10 ms) can still miss its snapshot.
             #expect(named > 0 && Double(named) >= 0.8 * Double(named + unnamed),
                     "named \(named) µs, unnamed \(unnamed) µs")
+        }
+
+        /// A process of 101 threads (a spinner, nappers, parkers) moved into the cgroup at once
+        /// (cgroup.procs): more task-storage
+        /// records than the move's tracepoint can create with interrupts off (the allocator's
+        /// per-CPU cache holds a few tens). Every thread gets one record, from the move to the
+        /// window end, the nappers' (which run again) moved into task storage at their next
+        /// event, the parkers' (which never run again) read from where they wait by the dump.
+        @Test func cgroupMoveOfManyThreads() throws {
+            let cg = try TestCgroupV2(name: "swoffcpu-test-crowd-\(getpid())")
+            defer { cg.remove() }
+            let crowd = try Workload("crowd", ["-n", "100"])
+            defer { crowd.stop() }
+            let tids = Set(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(crowd.pid)/task").compactMap { Int32($0) })
+            #expect(tids.count == 101)
+            var options = TraceOptions(pids: [])
+            options.target = .cgroup(try CgroupV2(path: cg.path))
+            options.userStacks = false
+            options.kernelStacks = false
+            let spin = try crowd.tid("spin")
+            let session = try TraceSession(options: options)
+            try session.start()
+            usleep(300_000)
+            session.poll()
+            let spinPre = try Procfs.schedstat(pid: crowd.pid, tid: spin)
+            let joinBefore = Procfs.monotonicNs()
+            try cg.add(crowd.pid)
+            let joinAfter = Procfs.monotonicNs()
+            let spinPost = try Procfs.schedstat(pid: crowd.pid, tid: spin)
+            for _ in 0..<6 { usleep(100_000); session.poll() }
+            let spinBeforeStop = try Procfs.schedstat(pid: crowd.pid, tid: spin)
+            let report = try session.stop()
+            let spinAfterStop = try Procfs.schedstat(pid: crowd.pid, tid: spin)
+
+            #expect(ReportBuilder.validate(report).isEmpty, "\(ReportBuilder.validate(report))")
+            let threads = report.processes.flatMap(\.threads).filter { $0.tgid == crowd.pid }
+            print("[crowd] \(threads.count) records for \(tids.count) threads; begun without task storage: \(session.deferredRecords), untraced: \(report.lost.untracedThreads)")
+            #expect(report.lost.untracedThreads == 0, "threads that got no record")
+            #expect(Set(threads.map(\.tid)) == tids, "missing: \(tids.subtracting(threads.map(\.tid)).sorted())")
+            #expect(threads.count == tids.count, "one record per thread")
+            for t in threads {
+                #expect(t.joined && !t.left && !t.exited && t.endNs == report.windowEndNs, "\(t.tid) \(t.comm)")
+                #expect(t.startNs >= joinBefore && t.startNs <= joinAfter,
+                        "\(t.tid) starts \(signed(msSigned(t.startNs, joinBefore))) ms after the move began")
+            }
+            // The spinner, on-CPU at the move (its record begun aside when storage ran out): its
+            // on-CPU time between schedstat's readings around the move and the stop.
+            if let t = threads.first(where: { $0.tid == spin }) {
+                let on = t.times.onCPU - min(t.times.onCPU, t.stolenNs + t.interruptNs)
+                let inner = (spinBeforeStop - spinPost).onCPU, outer = (spinAfterStop - spinPre).onCPU
+                let tol = TracedRun.tolerance(t.windowNs)
+                print("[crowd] spin: on-CPU \(f1(ms(on))) ms, schedstat \(f1(ms(inner)))–\(f1(ms(outer))) ms")
+                #expect(on + tol >= inner && on <= outer + tol, "spin: on-CPU \(f1(ms(on))) ms not within schedstat's \(f1(ms(inner)))–\(f1(ms(outer))) ms (±\(f1(ms(tol))))")
+                #expect(t.times.onCPU + t.times.runnable == t.windowNs, "a spinner is on-CPU or runnable all its window")
+            }
+            let nappers = threads.filter { $0.comm == "napper" }
+            #expect(nappers.count == 49 && nappers.allSatisfy { $0.switches > 0 && $0.times.sleep > 0 }, "the nappers' records see their switches after the move")
+            let parkers = threads.filter { $0.comm == "parker" }
+            #expect(parkers.count == 50 && parkers.allSatisfy { $0.times.sleep == $0.windowNs }, "a parker sleeps all its window")
         }
 
         /// -a: every task of the machine. Every process that lives through the trace is in the

@@ -160,15 +160,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (a->since)
 		return 0; /* the seed iterator got there first */
-	a->since = now;
-	a->start_ns = now;
-	a->state = SWOFFCPU_RUNNABLE;
-	a->flags = SWOFFCPU_F_BORN;
-	/* A new task's clocks start at zero; whatever they hold is its parent's copy. */
-	a->kernel_on_cpu0 = kernel_on_cpu(child, false);
-	a->kernel_run_delay0 = kernel_run_delay(child);
-	a->mark_run_delay = a->kernel_run_delay0;
-	a->mark_on_cpu = a->kernel_on_cpu0;
+	begin_born(child, a, now); /* targets.bpf.h */
 	count(SWOFFCPU_CTR_EVENTS, 1);
 	return 0;
 }

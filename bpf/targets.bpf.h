@@ -142,7 +142,8 @@ static __always_inline struct task_acct *try_create(struct task_struct *t)
 	return a;
 }
 
-/* A new task's record, as on_fork: runnable until it first runs, its clocks from its birth. */
+/* A new task's record (on_fork, fork_target): runnable until it first runs, its clocks from its
+ * birth (a new task's clocks start at zero; whatever they hold is its parent's copy). */
 static __always_inline void begin_born(struct task_struct *child, struct task_acct *a, __u64 now)
 {
 	a->since = now;

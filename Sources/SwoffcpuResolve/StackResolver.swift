@@ -4,7 +4,7 @@ import SwoffcpuSystem
 
 /// Turns the kernel's stack ids into named frames: attribution (exact shares of the
 /// state totals) then symbolization, with the snapshots taken while the targets lived.
-public struct StackResolver {
+public struct StackResolver: Sendable {
     let symbolizer: Symbolizer
     /// Per process: the snapshot taken at the start, replaced at the end if it still lived.
     public internal(set) var processes: [Int32: ProcessSymbols] = [:]
@@ -160,8 +160,16 @@ public struct StackResolver {
             users.insert(UserKey(tgid: tgid, id: e.userStack))
             kernels.insert(e.kernelStack)
         }
-        for key in users.sorted(by: { ($0.tgid, $0.id) < ($1.tgid, $1.id) }) {
-            _ = symbols.user(key.id, tgid: key.tgid, resolver: self)
+        let keys = users.sorted(by: { ($0.tgid, $0.id) < ($1.tgid, $1.id) })
+        // Each stack's addresses (its walk merged with its leaf, junk frames dropped) on both
+        // CPUs: two thirds of this with 100,000 stacks (0.29 of 0.45 s). Naming them, and the
+        // table's ids, stay on this thread in this order.
+        let resolver = self
+        let resolved = Concurrently.map(keys.count, threads: keys.count >= 2048 ? 2 : 1) { i in
+            resolver.resolveUser(keys[i].id, tgid: keys[i].tgid, data: data)
+        }
+        for (key, r) in zip(keys, resolved) {
+            _ = symbols.user(key.id, tgid: key.tgid, resolved: r, resolver: self)
         }
         for id in kernels.sorted() { _ = symbols.kernel(id, resolver: self) }
     }
@@ -191,8 +199,8 @@ public struct StackResolver {
                                frames: data.userFrames.wordCount + 4 * data.userFrames.count)
         }
 
-        mutating func user(_ id: UInt64, tgid: Int32, resolver: StackResolver) -> Int32 {
-            let stack = resolver.userStack(id, tgid: tgid, data: data, table: &table,
+        mutating func user(_ id: UInt64, tgid: Int32, resolved: UserStack? = nil, resolver: StackResolver) -> Int32 {
+            let stack = resolver.userStack(id, tgid: tgid, data: data, resolved: resolved, table: &table,
                                            names: &frameNames, sites: &sites)
             users[UserKey(tgid: tgid, id: id)] = stack
             return stack
@@ -228,7 +236,7 @@ public struct StackResolver {
     /// A user stack id of process `tgid`: its addresses, leaf first, with the frames the
     /// frame-pointer walk missed below the leaf (glibc keeps no frame pointers) recovered
     /// from the leaf context with .eh_frame CFI; or names when there is nothing to symbolize.
-    private enum UserStack {
+    private enum UserStack: Sendable {
         case names([String])
         /// `tail`: the frame a DWARF unwind that stopped short ends with (root side).
         case addresses([UInt64], ProcessSymbols, tail: String?)
@@ -296,9 +304,9 @@ public struct StackResolver {
 
     /// A user stack id of process `tgid` in `table`, its addresses named through the names
     /// found so far in the same image.
-    private func userStack(_ id: UInt64, tgid: Int32, data: StackData, table: inout StackTable,
+    private func userStack(_ id: UInt64, tgid: Int32, data: StackData, resolved: UserStack?, table: inout StackTable,
                            names allNames: inout [ObjectIdentifier: FrameNames], sites: inout StackSites) -> Int32 {
-        switch resolveUser(id, tgid: tgid, data: data) {
+        switch resolved ?? resolveUser(id, tgid: tgid, data: data) {
         case .names(let frames):
             return table.add(names: frames)
         case .addresses(let ips, let symbols, let tail) where data.pythonStacks[id] != nil && python[tgid] != nil:

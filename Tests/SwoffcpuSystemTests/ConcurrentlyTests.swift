@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import SwoffcpuSystem
+
+@Suite struct ConcurrentlyTests {
+    /// Checks that `map` computes every index once, on the threads asked for, and returns the
+    /// results in index order whatever the split (fewer items than threads, uneven chunks, none).
+    @Test(arguments: [(0, 2), (1, 2), (7, 2), (10_000, 2), (10_001, 3), (5, 8)])
+    func mapKeepsIndexOrder(count: Int, threads: Int) {
+        let seen = Seen()
+        let out = Concurrently.map(count, threads: threads) { i -> String in
+            seen.add(Thread.current)
+            return "item \(i)"
+        }
+        #expect(out == (0..<count).map { "item \($0)" })
+        #expect(seen.threads <= max(1, min(threads, count)))
+    }
+
+    private final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var set = Set<ObjectIdentifier>()
+        func add(_ t: Thread) { lock.withLock { _ = set.insert(ObjectIdentifier(t)) } }
+        var threads: Int { lock.withLock { set.count } }
+    }
+}

@@ -196,8 +196,10 @@ extension IntegrationTests {
             }
             // Folded values are µs.
             print("[cgroup-names] sleep's waits in named nanosleep frames \(f1(Double(named) / 1000)) ms, in unnamed libc \(f1(Double(unnamed) / 1000)) ms")
-            // A process that exits within the follower's first look (10 ms) can still miss its snapshot.
-            #expect(named > 0 && Double(named) >= 0.8 * Double(named + unnamed),
+            // A process that exits before the follower's look (every 10 ms; later on a loaded
+            // machine, the snapshot itself taking a few ms) can still miss its snapshot: 97 % named
+            // on a quiet machine, 0 % before exec snapshots were taken for --cgroup.
+            #expect(named > 0 && Double(named) >= 0.5 * Double(named + unnamed),
                     "named \(named) µs, unnamed \(unnamed) µs")
         }
 

@@ -17,17 +17,6 @@ static void *napper(void *arg)
 	return NULL;
 }
 
-static void *spin(void *arg)
-{
-	volatile unsigned long x = 0;
-
-	(void)arg;
-	wl_thread_ready("spin");
-	for (;;)
-		x++;
-	return NULL;
-}
-
 static void *parker(void *arg)
 {
 	(void)arg;
@@ -42,6 +31,6 @@ int main(int argc, char **argv)
 	wl_count = 100;
 	wl_parse(argc, argv);
 	for (int i = 0; i < wl_count; i++)
-		wl_spawn(i == 0 ? spin : i % 2 ? parker : napper, NULL);
+		wl_spawn(i == 0 ? wl_spin : i % 2 ? parker : napper, NULL);
 	return wl_main_loop(wl_count);
 }

@@ -150,6 +150,18 @@ static inline uint64_t wl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A thread in a pure CPU loop, no system calls, named "spin" (spinner, crowd). */
+static inline void *wl_spin(void *arg)
+{
+	volatile unsigned long x = 0;
+
+	(void)arg;
+	wl_thread_ready("spin");
+	for (;;)
+		x++;
+	return NULL;
+}
+
 /* Burn CPU for `ns` of wall-clock time without any system call (vDSO clock). */
 static inline void wl_burn_ns(uint64_t ns)
 {

@@ -29,6 +29,11 @@ int swoffcpu_attach_targets(struct swoffcpu_bpf *skel)
 	return skel->links.on_cgroup_attach ? 0 : -errno;
 }
 
+uint64_t swoffcpu_pending_records(struct swoffcpu_bpf *skel)
+{
+	return __atomic_load_n(&skel->bss->pending_n, __ATOMIC_RELAXED);
+}
+
 void swoffcpu_detach_targets(struct swoffcpu_bpf *skel)
 {
 	bpf_link__destroy(skel->links.on_cgroup_attach);

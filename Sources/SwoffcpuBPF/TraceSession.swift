@@ -255,6 +255,21 @@ public final class TraceSession {
         sink.records.reduce(0) { max($0, $1.endNs) }
     }
 
+    /// Moves the records still waiting in `acct_pending` into task storage: the dump iterator
+    /// adopts each it meets, and there, interrupts on, the storage can be created. A thread
+    /// that never runs again (parked) would else keep its record waiting all the trace, and
+    /// with it a hash lookup at every switch of every untraced task. Cheap when none waits
+    /// (a load); call about once a second.
+    public var pendingRecords: UInt64 {
+        guard let skel else { return 0 }
+        return swoffcpu_pending_records(skel)
+    }
+
+    public func adoptPendingRecords() {
+        guard let skel, started, !stopped, swoffcpu_pending_records(skel) > 0 else { return }
+        _ = try? runLiveDump()
+    }
+
     /// How many traced threads live now (a look through the dump iterator while tracing).
     public func liveThreadCount() throws -> Int {
         guard started, !stopped else { return 0 }

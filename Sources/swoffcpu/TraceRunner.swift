@@ -97,6 +97,7 @@ struct TraceRunner {
         let status = StatusLine(enabled: Terminal.stderrIsTerminal && command == nil && live == nil,
                                 processes: session.tgids.count)
         var statusShownNs: UInt64 = 0
+        var adoptedNs: UInt64 = 0
         var followSeen = 0
         var pythonFollower = PythonFollower(enabled: options.processEvents && stacks.enabled && !stacks.noUserStacks
                                             && !python.noPython)
@@ -166,6 +167,12 @@ struct TraceRunner {
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
             session.poll()
+            // --cgroup: records begun where task storage could not be created, still waiting
+            // (a thread that has not run since), moved into storage once a second.
+            if now - adoptedNs >= 1_000_000_000 {
+                session.adoptPendingRecords()
+                adoptedNs = now
+            }
             // Processes born or exec'ed (--follow, a command) get their unwind tables at once.
             let seen = follower.births + follower.execs
             unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now,

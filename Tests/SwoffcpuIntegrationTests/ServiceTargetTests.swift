@@ -230,7 +230,14 @@ extension IntegrationTests {
             try cg.add(crowd.pid)
             let joinAfter = Procfs.monotonicNs()
             let spinPost = try Procfs.schedstat(pid: crowd.pid, tid: spin)
-            for _ in 0..<6 { usleep(100_000); session.poll() }
+            for _ in 0..<3 { usleep(100_000); session.poll() }
+            // The parkers never run again: their records, if begun aside, still wait. The
+            // adoption pass (swoffcpu runs it once a second) moves them into task storage.
+            let waiting = session.pendingRecords
+            session.adoptPendingRecords()
+            print("[crowd] records waiting for task storage: \(waiting) before the adoption pass, \(session.pendingRecords) after")
+            #expect(session.pendingRecords == 0, "the adoption pass left records waiting")
+            for _ in 0..<3 { usleep(100_000); session.poll() }
             let spinBeforeStop = try Procfs.schedstat(pid: crowd.pid, tid: spin)
             let report = try session.stop()
             let spinAfterStop = try Procfs.schedstat(pid: crowd.pid, tid: spin)

@@ -21,5 +21,7 @@ int swoffcpu_configure_targets(struct swoffcpu_bpf *skel, const struct swoffcpu_
 /* Attaches the cgroup move program when loaded (after swoffcpu_attach). */
 int swoffcpu_attach_targets(struct swoffcpu_bpf *skel);
 void swoffcpu_detach_targets(struct swoffcpu_bpf *skel);
+/* How many records wait in `acct_pending` for their task's storage now (bpf/task.bpf.h). */
+uint64_t swoffcpu_pending_records(struct swoffcpu_bpf *skel);
 
 #endif

@@ -160,9 +160,11 @@ struct TraceRunner {
                     break
                 }
             }
+            var execed = false
             for t in session.targets where !exited.contains(t) && !options.processEvents { // else: exec events
                 guard let image = ProcFS.imageIdentity(of: t.pid), image != images[t.pid] else { continue }
                 images[t.pid] = image
+                execed = true
                 resolver?.snapshot(pid: t.pid, afterExec: true)
                 Log.logger.info("pid \(t.pid) exec'ed: its new image's symbols taken")
             }
@@ -173,10 +175,10 @@ struct TraceRunner {
                 session.adoptPendingRecords()
                 adoptedNs = now
             }
-            // Processes born or exec'ed (--follow, a command) get their unwind tables at once.
+            // Processes born or exec'ed (a target, --follow, a command) get their unwind tables at once.
             let seen = follower.births + follower.execs
             unwind.refreshIfNeeded(session: session, resolver: &resolver, nowNs: now,
-                                   followed: follower.alive, force: following && seen != followSeen)
+                                   followed: follower.alive, force: execed || (following && seen != followSeen))
             followSeen = seen
             if now - statusShownNs >= 100_000_000 { // 10 a second at most, however often the loop runs
                 status.update(elapsedNs: now - startNs, stats: session.stats())

@@ -25,6 +25,9 @@ public struct StackResolver: Sendable {
         do { kernel = try symbolizer.kernel() } catch { problems.append("kernel symbols: \(error)") }
     }
 
+    /// Processes that exec'ed and were gone before their snapshot (their frames stay unnamed).
+    public internal(set) var vanishedAfterExec = 0
+
     /// Snapshots of a process taken before it exec'ed another image, newest first: its stacks
     /// from before the exec are named with them (`snapshot(pid:afterExec:)`).
     public internal(set) var earlierImages: [Int32: [ProcessSymbols]] = [:]
@@ -34,7 +37,11 @@ public struct StackResolver: Sendable {
     public mutating func snapshot(pid: Int32, afterExec: Bool = false) {
         let previous = processes[pid]
         do { processes[pid] = try symbolizer.snapshotProcess(pid: pid) } catch {
-            if processes[pid] == nil { problems.append("process \(pid): \(error)") }
+            if case SymbolizerError.processNotFound = error, afterExec {
+                vanishedAfterExec += 1 // a short-lived process, gone before its look: counted, one line
+            } else if processes[pid] == nil {
+                problems.append("process \(pid): \(error)")
+            }
             return
         }
         if afterExec, let previous { earlierImages[pid, default: []].insert(previous, at: 0) }

@@ -182,7 +182,8 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// Opens the file behind a mapping: <path> inside /proc/PID/root (symlinks resolved in
     /// the target's root, `TargetFiles`) when its dev/inode match the mapping, else
-    /// /proc/PID/map_files/<start>-<end> (deleted or replaced files).
+    /// /proc/PID/map_files/<start>-<end> (deleted or replaced files), else, the process gone,
+    /// <path> in our own root if its dev/inode match.
     private func openMapped(pid: Int32, entry e: MapEntry) throws -> FileByteSource {
         let mapFiles = "/proc/\(pid)/map_files/\(String(e.start, radix: 16))-\(String(e.end, radix: 16))"
         if e.deleted {
@@ -203,6 +204,10 @@ public final class Symbolizer: @unchecked Sendable {
             firstError = error
         }
         if let m = try? FileByteSource(path: mapFiles) { return m }
+        // The process exited meanwhile (a short-lived one, snapshotted at its exec): its root
+        // and map_files are gone. The same path in swoffcpu's own root is used if it is the
+        // very file that was mapped (device and inode), as it is outside containers.
+        if let own = try? FileByteSource(path: e.path, mappedBy: e) { return own }
         throw firstError!
     }
 

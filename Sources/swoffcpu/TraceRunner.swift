@@ -220,6 +220,9 @@ struct TraceRunner {
             symbolized = Log.timed("stop: stacks attributed and symbolized") { resolver.stacks(report) }
             // Paths in the problems are the traced program's: no raw control characters on stderr.
             for p in resolver.problems { Log.logger.info("symbolization: \(TerminalText.sanitize(p))") }
+            if resolver.vanishedAfterExec > 0 {
+                Log.logger.info("symbolization: \(resolver.vanishedAfterExec) processes exited right after their exec, before their symbols were read (their frames stay unnamed)")
+            }
             if resolver.droppedDataFrames > 0 {
                 Log.logger.info("symbolization: \(resolver.droppedDataFrames) frames in no executable mapping dropped (frame-pointer walks through code without frame pointers)")
             }

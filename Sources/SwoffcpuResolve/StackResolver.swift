@@ -172,7 +172,8 @@ public struct StackResolver: Sendable {
         // CPUs: two thirds of this with 100,000 stacks (0.29 of 0.45 s). Naming them, and the
         // table's ids, stay on this thread in this order.
         let resolver = self
-        let resolved = Concurrently.map(keys.count, threads: keys.count >= 2048 ? 2 : 1) { i in
+        let threads = keys.count >= 2048 ? 2 : 1
+        let resolved = Concurrently.map(keys.count, threads: threads, chunk: (keys.count + threads - 1) / threads) { i in
             resolver.resolveUser(keys[i].id, tgid: keys[i].tgid, data: data)
         }
         for (key, r) in zip(keys, resolved) {

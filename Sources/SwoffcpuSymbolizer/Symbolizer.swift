@@ -45,19 +45,6 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// Results written by several threads, each to its own index.
-private final class ParsedFiles: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<ElfModule, Error>?]
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<ElfModule, Error>) { lock.lock(); results[i] = r; lock.unlock() }
-    func get(_ i: Int) -> Result<ElfModule, Error> {
-        lock.lock()
-        defer { lock.unlock() }
-        return results[i]!
-    }
-}
-
 /// Entry point. Holds the caches of parsed ELF files (by build-id, and by dev+inode+size+mtime),
 /// shared by every snapshot it takes. Thread-safe.
 public final class Symbolizer: @unchecked Sendable {
@@ -111,14 +98,13 @@ public final class Symbolizer: @unchecked Sendable {
             }
         }
         // Each file parsed once; with debuginfod, on several threads: their downloads overlap.
-        let parsed = ParsedFiles(count: files.count)
         let toParse = files
-        Concurrently.forEach(files.count, threads: debuginfod?.config.parallelFetches ?? 1) { [self] i in
-            parsed.set(i, Result { try module(pid: pid, entry: toParse[i]) })
+        let parsed = Concurrently.map(files.count, threads: debuginfod?.config.parallelFetches ?? 1) { [self] i in
+            Result { try module(pid: pid, entry: toParse[i]) }
         }
-        for (i, e) in files.enumerated() {
+        for (e, result) in zip(files, parsed) {
             let key = FileKey(major: e.devMajor, minor: e.devMinor, inode: e.inode, path: e.path)
-            switch parsed.get(i) {
+            switch result {
             case .success(let m): modules[key] = .some(m)
             case .failure(let error):
                 modules[key] = .some(nil)

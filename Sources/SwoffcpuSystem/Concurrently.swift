@@ -45,21 +45,17 @@ public enum Concurrently {
         done.wait()
     }
 
-    /// `work(i)` for each i in `0..<count` split into `threads` contiguous ranges, one a thread
-    /// (the calling one among them): the results in index order. For computing work of even
-    /// cost per index (100,000 stacks' addresses).
-    public static func map<T: Sendable>(_ count: Int, threads: Int, _ work: @escaping @Sendable (Int) -> T) -> [T] {
-        guard count > 0 else { return [] }
-        let n = max(1, min(threads, count))
+    /// `work(i)` for each i in `0..<count`, on up to `threads` threads (the calling one among
+    /// them), each taking the next `chunk` indices when it is done: the results in index order.
+    /// `chunk` 1 for jobs that wait (downloads), `count / threads` for computing of even cost
+    /// per index (100,000 stacks' addresses), where taking an index each would cost a lock each.
+    public static func map<T: Sendable>(_ count: Int, threads: Int, chunk: Int = 1,
+                                        _ work: @escaping @Sendable (Int) -> T) -> [T] {
         let slots = Slots<T>(count)
-        let chunk = (count + n - 1) / n
-        let run: @Sendable (Int) -> Void = { c in
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) { slots.set(i, work(i)) }
+        let size = max(1, chunk)
+        forEach((count + size - 1) / size, threads: threads) { c in
+            for i in (c * size)..<min(count, (c + 1) * size) { slots.set(i, work(i)) }
         }
-        let done = DispatchGroup()
-        for c in 1..<n { start(in: done) { run(c) } }
-        run(0)
-        done.wait()
         return slots.values()
     }
 

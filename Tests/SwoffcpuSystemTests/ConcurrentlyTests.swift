@@ -4,11 +4,12 @@ import Testing
 
 @Suite struct ConcurrentlyTests {
     /// Checks that `map` computes every index once, on the threads asked for, and returns the
-    /// results in index order whatever the split (fewer items than threads, uneven chunks, none).
-    @Test(arguments: [(0, 2), (1, 2), (7, 2), (10_000, 2), (10_001, 3), (5, 8)])
-    func mapKeepsIndexOrder(count: Int, threads: Int) {
+    /// results in index order whatever the split (fewer items than threads, an index or a run
+    /// of them at a time, uneven chunks, none).
+    @Test(arguments: [(0, 2, 1), (1, 2, 1), (7, 2, 1), (7, 2, 4), (10_000, 2, 5_000), (10_001, 3, 3_334), (5, 8, 1), (5, 2, 0)])
+    func mapKeepsIndexOrder(count: Int, threads: Int, chunk: Int) {
         let seen = Seen()
-        let out = Concurrently.map(count, threads: threads) { i -> String in
+        let out = Concurrently.map(count, threads: threads, chunk: chunk) { i -> String in
             seen.add(Thread.current)
             return "item \(i)"
         }

@@ -73,8 +73,6 @@ public final class TraceSession {
     /// Python interpreters found while tracing (a followed process, a command): `addPython`.
     private var pythonAdded = false
 
-    /// A CPython process found while tracing (born or exec'ed under --follow, a command): its
-    /// frames are read from the next stack walk on (the kernel side looks `py_procs` up by tgid).
     /// The Python frame chains stored so far (to name their code objects while the processes
     /// live); empty when none or on error.
     public func pythonStacksNow() -> [UInt64: PythonRawStack] {
@@ -82,6 +80,8 @@ public final class TraceSession {
         return (try? PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS))) ?? [:]
     }
 
+    /// A CPython process found while tracing (born or exec'ed under --follow, a command): its
+    /// frames are read from the next stack walk on (the kernel side looks `py_procs` up by tgid).
     public func addPython(_ target: PythonTarget) throws {
         guard let skel else { return }
         try PythonMaps.configure(fd: swoffcpu_map_fd(skel, SWOFFCPU_MAP_PY_PROCS), targets: [target])
@@ -255,16 +255,17 @@ public final class TraceSession {
         sink.records.reduce(0) { max($0, $1.endNs) }
     }
 
-    /// Moves the records still waiting in `acct_pending` into task storage: the dump iterator
-    /// adopts each it meets, and there, interrupts on, the storage can be created. A thread
-    /// that never runs again (parked) would else keep its record waiting all the trace, and
-    /// with it a hash lookup at every switch of every untraced task. Cheap when none waits
-    /// (a load); call about once a second.
+    /// Records waiting in `acct_pending` for their task's storage now (bpf/task.bpf.h).
     public var pendingRecords: UInt64 {
         guard let skel else { return 0 }
         return swoffcpu_pending_records(skel)
     }
 
+    /// Moves the records still waiting in `acct_pending` into task storage: the dump iterator
+    /// adopts each it meets, and there, interrupts on, the storage can be created. A thread
+    /// that never runs again (parked) would else keep its record waiting all the trace, and
+    /// with it a hash lookup at every switch of every untraced task. Cheap when none waits
+    /// (a load); call about once a second.
     public func adoptPendingRecords() {
         guard let skel, started, !stopped, swoffcpu_pending_records(skel) > 0 else { return }
         _ = try? runLiveDump()

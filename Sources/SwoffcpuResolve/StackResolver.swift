@@ -47,17 +47,20 @@ public struct StackResolver: Sendable {
         if afterExec, let previous { earlierImages[pid, default: []].insert(previous, at: 0) }
     }
 
+    /// Every snapshot, by pid: each process's current image, then its earlier ones.
+    private var allSnapshots: [ProcessSymbols] {
+        processes.keys.sorted().flatMap { [processes[$0]!] + (earlierImages[$0] ?? []) }
+    }
+
     /// Every module of every snapshot (current and earlier images), once per (pid, path).
     public var modules: [ResolvedTrace.Module] {
         var out: [ResolvedTrace.Module] = []
         var seen = Set<String>()
-        for pid in processes.keys.sorted() {
-            for snap in [processes[pid]!] + (earlierImages[pid] ?? []) {
-                let stripped = Set(snap.strippedModules.map(\.path))
-                for m in snap.modules where seen.insert("\(pid) \(m.path)").inserted {
-                    out.append(.init(pid: pid, path: m.path, buildID: m.buildID, debugFile: m.debugFile,
-                                     stripped: stripped.contains(m.path)))
-                }
+        for snap in allSnapshots {
+            let stripped = Set(snap.strippedModules.map(\.path))
+            for m in snap.modules where seen.insert("\(snap.pid) \(m.path)").inserted {
+                out.append(.init(pid: snap.pid, path: m.path, buildID: m.buildID, debugFile: m.debugFile,
+                                 stripped: stripped.contains(m.path)))
             }
         }
         return out
@@ -71,7 +74,7 @@ public struct StackResolver: Sendable {
     public func symbolizationNotes(_ stacks: SymbolizedStacks) -> [String] {
         var out: [String] = []
         var seen = Set<String>()
-        let snapshots = processes.keys.sorted().flatMap { [processes[$0]!] + (earlierImages[$0] ?? []) }
+        let snapshots = allSnapshots
         for snap in snapshots {
             for p in snap.problems where seen.insert(p).inserted { out.append("symbols of pid \(snap.pid): \(p)") }
         }

@@ -127,14 +127,9 @@ public final class ProcessSymbols: @unchecked Sendable {
         addresses.reduce(0) { n, a in mappingIndex(a).map { mappings[$0].entry.executable ? n + 1 : n } ?? n }
     }
 
-    /// Whether `address` lies in a mapping that is not executable (data, heap, a thread's
-    /// stack): no return address can, so a stack frame there is a walk gone astray.
-    public func isInDataMapping(_ address: UInt64) -> Bool {
-        mappingIndex(address).map { !mappings[$0].entry.executable } ?? false
-    }
-
-    /// Whether `address` can be no return address: it lies in a data mapping, or in no mapping
-    /// at all of this snapshot and no perf map names it (a frame-pointer walk read a value, such
+    /// Whether `address` can be no return address: it lies in a mapping that is not executable
+    /// (data, heap, a thread's stack: a walk gone astray), or in no mapping at all of this
+    /// snapshot and no perf map names it (a frame-pointer walk read a value, such
     /// as a 50 ms timespec, past the outermost frame). Code mapped after the snapshot is in the
     /// one taken at the end, for a process still alive then.
     public func isNeverCode(_ address: UInt64) -> Bool {

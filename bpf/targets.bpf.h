@@ -132,16 +132,6 @@ static __always_inline bool defer_record(struct task_struct *t, struct task_acct
 	return true;
 }
 
-/* The task's storage if it exists or can be created here; no failure counted. */
-static __always_inline struct task_acct *try_create(struct task_struct *t)
-{
-	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (!a)
-		a = bpf_task_storage_get(&acct, t, 0, 0);
-	return a;
-}
-
 /* A new task's record (on_fork, fork_target): runnable until it first runs, its clocks from its
  * birth (a new task's clocks start at zero; whatever they hold is its parent's copy). */
 static __always_inline void begin_born(struct task_struct *child, struct task_acct *a, __u64 now)

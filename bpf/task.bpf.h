@@ -212,10 +212,21 @@ static __always_inline struct task_acct *traced(struct task_struct *t)
 }
 
 /*
- * The task's storage, created if need be. The seed iterator and the fork hook
- * can race to create it for a brand-new thread: the loser's create fails with
- * EEXIST, so look again before counting a failure.
+ * The task's storage if it exists or can be created here; no failure counted. The seed
+ * iterator and the fork hook can race to create it for a brand-new thread: the loser's
+ * create fails with EEXIST, so look again.
  */
+static __always_inline struct task_acct *try_create(struct task_struct *t)
+{
+	struct task_acct *a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!a)
+		a = bpf_task_storage_get(&acct, t, 0, 0);
+	return a;
+}
+
+/* The task's storage (or its record still waiting in `acct_pending`), created if need be;
+ * a failure counted as an untraced thread. */
 static __always_inline struct task_acct *get_or_create(struct task_struct *t)
 {
 	struct task_acct *a;
@@ -227,10 +238,7 @@ static __always_inline struct task_acct *get_or_create(struct task_struct *t)
 		if (a)
 			return a;
 	}
-	a = bpf_task_storage_get(&acct, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (!a)
-		a = bpf_task_storage_get(&acct, t, 0, 0);
+	a = try_create(t);
 	if (!a)
 		count(SWOFFCPU_CTR_STORAGE_FAIL, 1);
 	return a;

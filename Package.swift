@@ -59,7 +59,8 @@ let package = Package(
             ]
         ),
 
-        // Test support (not shipped): the state machine as pure Swift (Accountant) and named samples.
+        // Test support (not shipped): the state machine as pure Swift (Accountant), named samples,
+        // scratch directories and a local HTTP server (the debuginfod tests).
         .target(name: "SwoffcpuTestSupport", dependencies: ["SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuExport"],
                 path: "Tests/SwoffcpuTestSupport"),
         .testTarget(name: "SwoffcpuCoreTests", dependencies: ["SwoffcpuCore", "SwoffcpuTestSupport"]),
@@ -72,11 +73,13 @@ let package = Package(
                     dependencies: ["SwoffcpuExport", "SwoffcpuResolve", "SwoffcpuCore", "SwoffcpuSystem", "SwoffcpuTestSupport"],
                     exclude: ["Golden"]),
         // Fixture sources (*.c.txt, …) are compiled by the tests at run time.
-        .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "SwoffcpuSymbolizerTests", dependencies: ["SwoffcpuSymbolizer", "SwoffcpuTestSupport"],
+                    exclude: ["Fixtures"]),
         // Root only: loads the real BPF programs against workloads built by the tests.
         .testTarget(
             name: "SwoffcpuIntegrationTests",
-            dependencies: ["SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuExport", "SwoffcpuSystem"],
+            dependencies: ["SwoffcpuBPF", "SwoffcpuCore", "SwoffcpuResolve", "SwoffcpuExport", "SwoffcpuSystem",
+                           "SwoffcpuTestSupport"],
             resources: [.copy("Workloads")]
         ),
     ]

@@ -1,42 +1,12 @@
 import Foundation
 import Testing
+import SwoffcpuTestSupport
 
 extension IntegrationTests {
     /// Where names come from, through the binary: a debuginfod server, and what the report says
     /// when they stay missing (issue 15).
     @Suite("Symbol sources", .enabled(if: geteuid() == 0, "loads BPF programs: run as root"))
     struct SymbolSources {
-        /// A local debuginfod server: python3's http.server over `root` (`buildid/<hex>/debuginfo`).
-        final class Server {
-            let process = Process()
-            private(set) var port = 0
-
-            init(root: String) throws {
-                let out = Pipe()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-                process.arguments = ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, "0"]
-                process.standardOutput = out
-                process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-                try process.run()
-                var text = ""
-                while !text.contains(") ...") {
-                    let d = out.fileHandleForReading.availableData
-                    guard !d.isEmpty else { throw Procfs.Failure(description: "http.server ended: \(text)") }
-                    text += String(decoding: d, as: UTF8.self)
-                }
-                guard let r = text.range(of: " port "), let p = Int(text[r.upperBound...].prefix { $0.isNumber }) else {
-                    throw Procfs.Failure(description: "no port in \(text)")
-                }
-                port = p
-            }
-
-            /// SIGKILL: children of the test process may inherit SIGTERM blocked.
-            func stop() {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-            }
-        }
-
         /// The done criterion through the binary: a stripped program (the mutex workload, built
         /// with -g, its debug part split off with objcopy --only-keep-debug, then stripped) whose
         /// debug file only a local debuginfod server has: with DEBUGINFOD_URLS its stacks are
@@ -55,7 +25,7 @@ extension IntegrationTests {
             let id = try #require(notes.split(separator: "\n").first { $0.contains("Build ID:") }?.split(separator: " ").last)
             try FileManager.default.createDirectory(atPath: "\(dir)/srv/buildid/\(id)", withIntermediateDirectories: true)
             #expect(try Spawn.run("/usr/bin/objcopy", ["--only-keep-debug", built, "\(dir)/srv/buildid/\(id)/debuginfo"]) == 0)
-            let server = try Server(root: dir + "/srv")
+            let server = try LocalHTTPServer(root: dir + "/srv")
             defer { server.stop() }
 
             let w = try Workload("mutex", ["-n", "2"], binary: stripped)

@@ -2,47 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @testable import SwoffcpuSymbolizer
-
-/// A local debuginfod server: python3's http.server over a directory in the protocol's layout
-/// (`buildid/<hex>/debuginfo`), on a port of its choosing.
-private final class LocalServer {
-    let process = Process()
-    let root: String
-    private(set) var port = 0
-
-    init(root: String) throws {
-        self.root = root
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, "0"]
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-        var text = ""
-        let fd = out.fileHandleForReading.fileDescriptor
-        var buf = [UInt8](repeating: 0, count: 512)
-        while !text.contains(") ...") {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FixtureError.process("http.server ended: \(text)") }
-            text += String(decoding: buf[0..<n], as: UTF8.self)
-        }
-        guard let r = text.range(of: " port "), let p = Int(text[r.upperBound...].prefix { $0.isNumber }) else {
-            throw FixtureError.process("no port in \(text)")
-        }
-        port = p
-    }
-
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    /// SIGKILL: the test process's children may inherit SIGTERM blocked (a waitUntilExit after
-    /// terminate() then never returns).
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-}
+import SwoffcpuTestSupport
 
 private func buildID(_ path: String) throws -> String {
     let notes = try run(["readelf", "-n", path])
@@ -87,7 +47,7 @@ struct DebuginfodTests {
         defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: cache) }
         try FileManager.default.createDirectory(atPath: "\(root)/buildid/\(id)", withIntermediateDirectories: true)
         try run(["objcopy", "--only-keep-debug", f.full, "\(root)/buildid/\(id)/debuginfo"])
-        let server = try LocalServer(root: root)
+        let server = try LocalHTTPServer(root: root)
         defer { server.stop() }
 
         let p = try LiveProcess(f.strippedBare)
@@ -117,7 +77,7 @@ struct DebuginfodTests {
     @Test func missRemembered() throws {
         let root = try tempDir("srv404"), cache = try tempDir("cache404")
         defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: cache) }
-        let server = try LocalServer(root: root)
+        let server = try LocalHTTPServer(root: root)
         defer { server.stop() }
         let id = String(repeating: "cd", count: 20)
         let d = Debuginfod(config: DebuginfodConfig(urls: [server.url], cacheDirectory: cache, timeoutSeconds: 10))

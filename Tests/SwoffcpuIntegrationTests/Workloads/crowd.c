@@ -2,7 +2,6 @@
  * crowd: a process of many threads (-n, default 100): the first "spin" (a CPU loop), then
  * odd ones "parker" (pause(), never runs again), even ones "napper" (nanosleep 5 ms, again). Moved into a cgroup as a
  * whole, it needs more task-storage records at once than a CPU's allocator cache holds.
- * Only the first WL_MAX_THREADS threads are listed: read /proc/PID/task for all.
  */
 #include "workload.h"
 

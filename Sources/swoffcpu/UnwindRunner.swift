@@ -58,6 +58,7 @@ final class UnwindRunner {
         var pids = session.targets.filter { !$0.hasExited }.map(\.pid)
         pids += followed.subtracting(pids).sorted()
         for pid in pids {
+            let start = Clock.monotonicNs()
             guard let now = Self.executableMappings(pid: pid), now != known[pid] else { continue }
             resolver?.snapshot(pid: pid)
             guard let resolver else { continue }
@@ -73,7 +74,7 @@ final class UnwindRunner {
                 try session.setUnwindMappings(tgid: pid, m.map(Self.entry))
                 known[pid] = Self.identity(m)
                 refreshes += 1
-                Log.logger.info("unwind tables: pid \(pid) mapped new code; \(added.count) rows added")
+                Log.logger.info("unwind tables: pid \(pid) mapped new code; \(added.count) rows added in \(String(format: "%.1f", Double(Clock.monotonicNs() - start) / 1e6)) ms")
             } catch {
                 Log.logger.warning("unwind tables: \(error)")
             }

@@ -97,12 +97,19 @@ extension IntegrationTests {
         /// The share of each thread's off-CPU (sleep and blocked) time whose stack is whole.
         static func wholeShares(_ lines: [Line], chains: [String: [String]]) -> [String: (whole: UInt64, total: UInt64)] {
             var out: [String: (whole: UInt64, total: UInt64)] = [:]
+            var broken: [String: [Line]] = [:]
             for l in lines where l.state == "sleep" || l.state == "blocked" {
                 guard let name = chains.keys.first(where: { l.thread.hasPrefix($0 + "-") }) else { continue }
                 var e = out[name] ?? (0, 0)
                 e.total += l.value
-                if isWhole(l.frames, chain: chains[name]!) { e.whole += l.value }
+                if isWhole(l.frames, chain: chains[name]!) { e.whole += l.value } else { broken[name, default: []].append(l) }
                 out[name] = e
+            }
+            // What a thread under 95 % whole had instead, so that a failure in CI says why.
+            for (name, e) in out where e.whole * 100 < e.total * 95 {
+                for l in (broken[name] ?? []).sorted(by: { $0.value > $1.value }).prefix(3) {
+                    print("[unwind] \(name) not whole, \(l.value) µs: \(l.state);\(l.frames.joined(separator: ";"))")
+                }
             }
             return out
         }

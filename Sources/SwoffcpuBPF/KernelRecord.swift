@@ -44,14 +44,15 @@ enum KernelRecord {
     }
 
     /// Decodes the `stack_time` map's entries.
-    static func stackEntries(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int) -> [StackData.Entry] {
+    static func stackEntries(keys: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, count: Int,
+                             into entries: inout [StackData.Entry]) {
         let ks = MemoryLayout<swoffcpu_stack_key>.size, vs = MemoryLayout<swoffcpu_stack_val>.size
-        return (0..<count).compactMap { i in
+        for i in 0..<count {
             let k = keys.loadUnaligned(fromByteOffset: i * ks, as: swoffcpu_stack_key.self)
             let v = values.loadUnaligned(fromByteOffset: i * vs, as: swoffcpu_stack_val.self)
-            guard let state = ThreadState(rawValue: Int(k.state)) else { return nil }
-            return StackData.Entry(tid: Int32(bitPattern: k.tid), state: state, userStack: k.user_stack,
-                                   kernelStack: k.kernel_stack, weightedNs: v.weighted_ns, intervals: v.intervals)
+            guard let state = ThreadState(rawValue: Int(k.state)) else { continue }
+            entries.append(StackData.Entry(tid: Int32(bitPattern: k.tid), state: state, userStack: k.user_stack,
+                                           kernelStack: k.kernel_stack, weightedNs: v.weighted_ns, intervals: v.intervals))
         }
     }
 

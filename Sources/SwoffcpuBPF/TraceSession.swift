@@ -364,9 +364,11 @@ public final class TraceSession {
             walkOneIn: plan.walkOneIn, walkPeriodNs: plan.walkPeriodNs,
             userStacks: plan.walkUser, kernelStacks: plan.walkKernel)
         if plan.programs.onCPUSample { data.onCPUHz = plan.onCPUHz }
-        // The leaf contexts are read on a second thread meanwhile: the kernel's copying of the
-        // stack maps (170 MB for 110,000 stacks) is most of the time the read takes.
-        let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES)
+        // Three maps read at once: the leaf contexts and the time per stack on two other threads
+        // while this one reads the user stacks. With 100,000 stacks each takes 50–80 ms, mostly
+        // the kernel's copying (100 MB of user stacks, 54 MB of leaves) and, for the time per
+        // stack, its walk over 262,144 buckets; one after the other they were most of the stop.
+        let leavesFD = mapFD(SWOFFCPU_MAP_USER_LEAVES), timeFD = mapFD(SWOFFCPU_MAP_STACK_TIME)
         let leaves = Background { () throws -> WordRuns in
             var leaves = WordRuns()
             try MapDump.read(fd: leavesFD, keySize: 8, valueSize: MemoryLayout<swoffcpu_user_leaf>.size) { k, v, n in
@@ -374,11 +376,15 @@ public final class TraceSession {
             }
             return leaves
         }
-        do {
-            try dump(SWOFFCPU_MAP_STACK_TIME, keySize: MemoryLayout<swoffcpu_stack_key>.size,
-                     valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
-                data.entries += KernelRecord.stackEntries(keys: k, values: v, count: n)
+        let entries = Background { () throws -> [StackData.Entry] in
+            var entries: [StackData.Entry] = []
+            try MapDump.read(fd: timeFD, keySize: MemoryLayout<swoffcpu_stack_key>.size,
+                             valueSize: MemoryLayout<swoffcpu_stack_val>.size) { k, v, n in
+                KernelRecord.stackEntries(keys: k, values: v, count: n, into: &entries)
             }
+            return entries
+        }
+        do {
             try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
                 KernelRecord.stacks(keys: k, values: v, count: n, into: &data.userFrames)
             }
@@ -386,10 +392,15 @@ public final class TraceSession {
                 KernelRecord.stacks(keys: k, values: v, count: n, into: &data.kernelFrames)
             }
         } catch {
-            _ = try? leaves.value() // not reading a map the caller may close
+            // Not reading a map the caller may close.
+            _ = try? leaves.value()
+            _ = try? entries.value()
             throw error
         }
-        data.userLeafWords = try leaves.value()
+        // Both waited for, whatever the first one throws: the caller may close the maps then.
+        let readLeaves = Result { try leaves.value() }, readEntries = Result { try entries.value() }
+        data.userLeafWords = try readLeaves.get()
+        data.entries = try readEntries.get()
         if !options.python.isEmpty || pythonAdded { data.pythonStacks = try PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS)) }
         return data
     }

@@ -122,8 +122,8 @@ public struct StackData: Sendable {
     @inlinable
     public func withUserLeaf<R>(_ id: UInt64, _ body: (_ ip: UInt64, _ sp: UInt64, _ bp: UInt64,
                                                     _ stack: UnsafeRawBufferPointer) -> R) -> R? {
-        guard let words = userLeafWords[id] else { return nil }
-        return words.withUnsafeBytes { raw in
+        userLeafWords.withRun(id) { words in
+            let raw = UnsafeRawBufferPointer(words)
             let count = min(Int(raw.load(fromByteOffset: 24, as: UInt64.self)), raw.count - 32)
             return body(raw.load(as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self),
                         raw.load(fromByteOffset: 16, as: UInt64.self), UnsafeRawBufferPointer(rebasing: raw[32..<(32 + count)]))
@@ -132,7 +132,7 @@ public struct StackData: Sendable {
 
     /// The stack pointer of a user stack id's leaf context (without copying its stack).
     public func userLeafStackPointer(_ id: UInt64) -> UInt64? {
-        userLeafWords[id].map { $0[$0.startIndex + 1] }
+        userLeafWords.withRun(id) { $0[1] }
     }
 
     /// Frees the entries, frames and leaf contexts, keeping the counters and the sampling: for

@@ -16,6 +16,11 @@ import SwoffcpuTestSupport
         #expect(runs[14] == nil)
         #expect(runs.count == 4 && runs.wordCount == 7)
         #expect(WordRuns([5: [1, 2]])[5].map(Array.init) == [1, 2])
+        // The same runs in place and copied.
+        for id: UInt64 in 10...14 {
+            #expect(runs.array(id) == runs[id].map(Array.init))
+            #expect(runs.withRun(id) { Array($0) } == runs[id].map(Array.init))
+        }
     }
 
     /// Checks that a leaf context kept as words gives back its registers and exactly its

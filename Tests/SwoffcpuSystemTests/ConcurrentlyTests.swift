@@ -17,6 +17,21 @@ import Testing
         #expect(seen.threads <= max(1, min(threads, count)))
     }
 
+    /// Checks that `pipeline` computes every index once on its worker threads and hands each
+    /// result to the consumer, on the calling thread, in index order, whatever the split.
+    @Test(arguments: [(0, 2, 1), (1, 2, 1024), (7, 2, 1), (7, 2, 3), (10_000, 2, 1_024), (10_001, 3, 100), (5, 8, 1)])
+    func pipelineConsumesInOrder(count: Int, threads: Int, chunk: Int) {
+        let caller = Thread.current
+        var consumed: [Int] = [], onCaller = true
+        Concurrently.pipeline(count, threads: threads, chunk: chunk, { i in i * 3 }, consume: { i, v in
+            #expect(v == i * 3)
+            consumed.append(i)
+            onCaller = onCaller && Thread.current == caller
+        })
+        #expect(consumed == Array(0..<count))
+        #expect(onCaller)
+    }
+
     private final class Seen: @unchecked Sendable {
         private let lock = NSLock()
         private var set = Set<ObjectIdentifier>()

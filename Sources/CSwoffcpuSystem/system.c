@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "swoffcpu_system.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -39,4 +41,9 @@ void swoffcpu_install_stop_signals(void)
 int swoffcpu_stop_signal(void)
 {
 	return stop_signal;
+}
+
+int swoffcpu_start_writeback(int fd, long long offset, long long len)
+{
+	return sync_file_range(fd, offset, len, SYNC_FILE_RANGE_WRITE);
 }

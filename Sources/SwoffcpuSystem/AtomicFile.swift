@@ -1,3 +1,4 @@
+import CSwoffcpuSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -138,8 +139,19 @@ public enum AtomicFile {
             if let owner = AtomicFile.owner { _ = fchown(fd, owner.uid, owner.gid) }
         }
 
+        /// Bytes written, and up to where the kernel was asked to start writing them out.
+        private var written = 0, flushing = 0
+
         func write(_ bytes: UnsafeRawBufferPointer) throws(AtomicFileError) {
             try writeAll(fd, bytes, path: temporary ?? path)
+            written += bytes.count
+            // A big file's data goes to the disk while the rest is still being made, so that
+            // the fsync at the end has little left to wait for (16 ms of 43 MB of folded stacks
+            // here). Only a hint: a failure shows at the fsync.
+            if temporary != nil && written - flushing >= 8 << 20 {
+                _ = swoffcpu_start_writeback(fd, Int64(flushing), Int64(written - flushing))
+                flushing = written
+            }
         }
 
         /// Syncs, closes and renames the temporary file into place, then syncs the directory.

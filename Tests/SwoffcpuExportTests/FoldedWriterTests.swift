@@ -155,6 +155,23 @@ import SwoffcpuSystem
         #expect(summary.totalNs == samples.reduce(0) { $0 + $1.valueNs })
     }
 
+    /// Checks that a fold's text made in pieces on two threads (a big fold's) is the text made
+    /// on one, in order and whole, whatever the pieces' size.
+    @Test(arguments: [64, 1_000, 1 << 20])
+    func piecesOnTwoThreadsAreTheText(chunkSize: Int) {
+        let samples: [StackSample] = (0..<3_000).map { (i: Int) -> StackSample in
+            let state: ThreadState = i % 3 == 0 ? .sleep : .blocked
+            let user: [String] = ["main", "level\(i % 97)", "leaf\(i)"]
+            return sample(state, user: user, ns: UInt64(1_000 + i * 17))
+        }
+        let result = FoldedWriter().fold(samples)
+        var one: [UInt8] = [], two: [UInt8] = []
+        result.write(chunkSize: chunkSize, threads: 1) { one += $0 }
+        result.write(chunkSize: chunkSize, threads: 2) { two += $0 }
+        #expect(!one.isEmpty && one == two)
+        #expect(String(decoding: two, as: UTF8.self) == FoldedWriter().render(samples))
+    }
+
     /// Checks that the folded result written in chunks through `AtomicFile` (as the CLI writes
     /// it) puts exactly the rendered text in the file.
     @Test func writeToFile() throws {

@@ -19,6 +19,10 @@ void swoffcpu_install_stop_signals(void);
 /* The signal that asked to stop, or 0. */
 int swoffcpu_stop_signal(void);
 
+/* Starts writing out `len` bytes of `fd` from `offset` (sync_file_range, SYNC_FILE_RANGE_WRITE):
+ * a hint, so that a later fsync has less to wait for. Glibc declares it only under _GNU_SOURCE. */
+int swoffcpu_start_writeback(int fd, long long offset, long long len);
+
 /* GET `url` into `fd` (http.c: libcurl, loaded on first use). `timeout_s`: connect within it,
  * then at least 100 KiB per `timeout_s` (0: none); `max_time_s`: the whole transfer (0: none);
  * `max_bytes`: the body's size (0: any). Returns 0 when the transfer completed (`*status`: the

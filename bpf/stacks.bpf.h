@@ -22,7 +22,8 @@ const volatile __u32 walk_kernel = 1;    /* walk kernel stacks at switch-out */
 /*
  * Stack-walk sampling. Walking both stacks costs microseconds, more than all the
  * accounting: a thread's first switch-out after walk_period_ns without a walk is
- * always walked (so threads that switch rarely get every stack); sooner than
+ * always walked (so threads that switch rarely get every stack; preemptions and
+ * waits timed apart, see walk_stacks); sooner than
  * that, 1 in walk_one_in switch-outs is, at random, and counts walk_one_in
  * times. The decision is made before the interval's length is known, so every
  * stack's time is an unbiased estimate. walk_one_in = 1 walks every switch-out.
@@ -302,7 +303,7 @@ static __always_inline __u64 walk_user_stack(void *ctx, struct swoffcpu_stack *b
 static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 now)
 {
 	struct swoffcpu_stack *buf;
-	bool added = false;
+	bool added = false, runnable;
 	__u32 zero = 0;
 	__u64 k = 1;
 
@@ -311,7 +312,12 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 	a->kstack = SWOFFCPU_STACK_NONE;
 	if (!walk_user && !walk_kernel)
 		return;
-	if (walk_one_in > 1 && now - a->last_walk_ns < walk_period_ns) {
+	/* Preemptions and waits have a period each: a thread preempted just before it waits (a
+	 * lock taken and released in a tight loop, then waited for, every 20 ms) spent its period's
+	 * walk on the preemption and left every wait to the 1-in-N chance, so that a 2 s trace
+	 * showed all its blocked time as [not sampled]. */
+	runnable = a->state == SWOFFCPU_RUNNABLE;
+	if (walk_one_in > 1 && now - (runnable ? a->last_runnable_walk_ns : a->last_walk_ns) < walk_period_ns) {
 		k = walk_one_in;
 		if (bpf_get_prandom_u32() % k)
 			return;
@@ -320,7 +326,10 @@ static __always_inline void walk_stacks(void *ctx, struct task_acct *a, __u64 no
 	if (!buf)
 		return;
 	a->weight = k;
-	a->last_walk_ns = now;
+	if (runnable)
+		a->last_runnable_walk_ns = now;
+	else
+		a->last_walk_ns = now;
 	if (walk_user)
 		a->ustack = walk_user_stack_py(ctx, buf, a->state == SWOFFCPU_BLOCKED ? a->futex_uaddr : 0);
 	if (walk_kernel)
@@ -341,6 +350,7 @@ static __always_inline void seed_stacks(struct task_struct *t, struct task_acct 
 
 	a->weight = 0;
 	a->last_walk_ns = now;
+	a->last_runnable_walk_ns = now;
 	if (a->state == SWOFFCPU_ON_CPU || (!walk_user && !walk_kernel))
 		return;
 	buf = bpf_map_lookup_elem(&scratch, &zero);

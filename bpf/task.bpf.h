@@ -52,7 +52,8 @@ struct task_acct {
 	__u64 ustack;
 	__u64 kstack;
 	__u64 weight;
-	__u64 last_walk_ns;
+	__u64 last_walk_ns;            /* the last walk of a wait (sleep, blocked) */
+	__u64 last_runnable_walk_ns;   /* the last walk of a preemption (runnable) */
 	__u64 stack_lost_ns[SWOFFCPU_NSTATES];
 	/* The futex of the current blocked interval, and who is waking it. */
 	__u64 futex_uaddr;

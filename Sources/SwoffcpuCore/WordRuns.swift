@@ -27,17 +27,8 @@ public struct WordRuns: Sendable {
     /// Number of words of all runs.
     public var wordCount: Int { blocks.reduce(0) { $0 + $1.count } }
 
-    /// The run of `id`.
-    public subscript(id: UInt64) -> ArraySlice<UInt64>? {
-        guard let i = index.find(id, matches: { ids[Int($0)] == id }).id else { return nil }
-        let l = locations[Int(i)]
-        return blocks[Int(l.block)][Int(l.start)..<Int(l.start + l.count)]
-    }
-
-    /// `body` with the run of `id`, in place. Unlike the subscript's slice, this takes no
-    /// reference to the block the run lies in: two threads resolving stacks at once wrote its
-    /// reference count at each lookup, and the cache line going back and forth between the CPUs
-    /// made a lookup cost ~400 ns (a third of the 100,000 stacks' resolving).
+    /// `body` with the run of `id`, in place: no slice of the block is made (a slice takes a
+    /// reference to the block, counted up and down at every lookup, from both resolving threads).
     @inlinable
     public func withRun<R>(_ id: UInt64, _ body: (UnsafeBufferPointer<UInt64>) throws -> R) rethrows -> R? {
         guard let i = index.find(id, matches: { ids[Int($0)] == id }).id else { return nil }

@@ -384,21 +384,17 @@ public final class TraceSession {
             }
             return entries
         }
-        do {
+        let readStacks = Result {
             try dump(SWOFFCPU_MAP_USER_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
                 KernelRecord.stacks(keys: k, values: v, count: n, into: &data.userFrames)
             }
             try dump(SWOFFCPU_MAP_KERNEL_STACKS, keySize: 8, valueSize: MemoryLayout<swoffcpu_stack>.size) { k, v, n in
                 KernelRecord.stacks(keys: k, values: v, count: n, into: &data.kernelFrames)
             }
-        } catch {
-            // Not reading a map the caller may close.
-            _ = try? leaves.value()
-            _ = try? entries.value()
-            throw error
         }
-        // Both waited for, whatever the first one throws: the caller may close the maps then.
+        // The other two waited for whatever fails first: the caller may close the maps then.
         let readLeaves = Result { try leaves.value() }, readEntries = Result { try entries.value() }
+        try readStacks.get()
         data.userLeafWords = try readLeaves.get()
         data.entries = try readEntries.get()
         if !options.python.isEmpty || pythonAdded { data.pythonStacks = try PythonMaps.readStacks(fd: mapFD(SWOFFCPU_MAP_PY_STACKS)) }

@@ -1,4 +1,5 @@
 import SwoffcpuBPF
+import SwoffcpuCore
 import SwoffcpuExport
 import SwoffcpuResolve
 import SwoffcpuSystem
@@ -43,13 +44,13 @@ struct PythonFollower {
             probing[key] = since
             let probeStart = Clock.monotonicNs()
             let (targets, notes) = PythonFrames.targets(pids: [pid])
-            let probeMs = Double(Clock.monotonicNs() - probeStart) / 1e6
+            let probedNs = Clock.monotonicNs() - probeStart
             if let t = targets.first {
                 do {
                     try session.addPython(t)
                     resolver?.python[pid] = PythonCode(target: t)
                     found += 1
-                    Log.logger.info("pid \(pid): Python \(t.version) (\(t.module)): its frames are read from now on (probed in \(String(format: "%.1f", probeMs)) ms, \(String(format: "%.1f", Double(Clock.monotonicNs() - since) / 1e6)) ms after it was first seen)")
+                    Log.logger.info("pid \(pid): Python \(t.version) (\(t.module)): its frames are read from now on (probed in \(DurationFormat.format(ns: probedNs)), \(DurationFormat.format(ns: Clock.monotonicNs() - since)) after it was first seen)")
                 } catch {
                     Log.logger.warning("pid \(pid): \(error): native frames only")
                 }

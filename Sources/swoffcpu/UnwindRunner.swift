@@ -74,7 +74,7 @@ final class UnwindRunner {
                 try session.setUnwindMappings(tgid: pid, m.map(Self.entry))
                 known[pid] = Self.identity(m)
                 refreshes += 1
-                Log.logger.info("unwind tables: pid \(pid) mapped new code; \(added.count) rows added in \(String(format: "%.1f", Double(Clock.monotonicNs() - start) / 1e6)) ms")
+                Log.logger.info("unwind tables: pid \(pid) mapped new code; \(added.count) rows added in \(DurationFormat.format(ns: Clock.monotonicNs() - start))")
             } catch {
                 Log.logger.warning("unwind tables: \(error)")
             }
